@@ -1,0 +1,1 @@
+"""Functional core: value types shared by every layer (pure, no I/O)."""

@@ -1,0 +1,1 @@
+"""Imperative shell: SQLAlchemy models, engine/session handling and Alembic migrations."""
