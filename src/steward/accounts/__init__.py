@@ -1,0 +1,1 @@
+"""People's accounts: password hashing, sign-in and server-side web sessions."""
