@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from steward.domain.datasets import DEFAULT_DIRECTORY_ELEMENTS
@@ -21,6 +32,11 @@ from steward.store.base import Base, Instant, now_utc
 class ValidityMixin:
     valid_from: Mapped[datetime] = mapped_column(Instant(), nullable=False)
     valid_to: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
+
+    @classmethod
+    def valid_at(cls, at: datetime) -> ColumnElement[bool]:
+        """SQL predicate: the row's half-open interval ``[valid_from, valid_to)`` contains ``at``."""
+        return and_(cls.valid_from <= at, or_(cls.valid_to.is_(None), cls.valid_to > at))
 
 
 class Region(Base):

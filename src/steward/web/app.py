@@ -1,0 +1,107 @@
+"""The FastAPI application: JSON API (/api/v1, OpenAPI at /api/docs) and the pages."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from steward import __version__
+from steward.config import Settings, get_settings
+from steward.store.db import make_engine, session_factory
+from steward.web.api import health
+from steward.web.deps import LoginRequiredError
+from steward.web.templating import render
+from steward.web.ui import auth, home
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/docs"):
+            # Swagger UI loads its own inline bootstrap script.
+            del response.headers["Content-Security-Policy"]
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "text/html"
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app around one governance database (SQLite file by default)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="Steward",
+        version=__version__,
+        summary="Decides, delivers and records lawful student-data disclosures.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = session_factory(engine)
+    app.add_middleware(SecurityHeaders)
+    app.mount(
+        "/static", StaticFiles(directory=str(resources.files("steward.web.ui") / "static")), name="static"
+    )
+    for router in (health.router, auth.router, home.router):
+        app.include_router(router)
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_html(request):
+            title = {404: "Not found", 403: "Not allowed", 401: "Please sign in"}.get(
+                exc.status_code, "Error"
+            )
+            message = exc.detail if isinstance(exc.detail, str) else title
+            return render(request, "error.html", {"title": title, "message": message}, exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Never a stack trace or SQL in a response; the log has the details.
+        import logging
+
+        logging.getLogger("steward.web").exception("unhandled error on %s", request.url.path)
+        if _wants_html(request):
+            return render(
+                request, "error.html", {"title": "Something went wrong", "message": "Please try again."}, 500
+            )
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    return app

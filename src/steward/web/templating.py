@@ -1,0 +1,27 @@
+"""Jinja2 environment for pages and htmx fragments; autoescaping on."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.responses import Response
+
+from steward import __version__
+
+templates = Jinja2Blocks(directory=str(resources.files("steward.web.ui") / "templates"))
+templates.env.globals["steward_version"] = __version__
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    """Render a page; the base layout reads ``principal`` and ``csrf_token`` when present."""
+    ctx: dict[str, Any] = {"request": request}
+    web_session = getattr(request.state, "web_session", None)
+    if web_session is not None:
+        ctx["csrf_token"] = web_session.csrf_token
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
