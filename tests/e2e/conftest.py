@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ class LiveServer:
     def __init__(self, engine: Engine) -> None:
         port = _free_port()
         settings = Settings(database_url=str(engine.url), secret_key="e2e-secret")
-        config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
+        )
         self.server = uvicorn.Server(config)
         self.url = f"http://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)

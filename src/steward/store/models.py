@@ -189,13 +189,22 @@ class StaffAssignment(ValidityMixin, Base):
 
     __tablename__ = "staff_assignments"
     __table_args__ = (
-        UniqueConstraint("person_id", "organization_id", "section_id", "role", "valid_from"),
+        UniqueConstraint(
+            "person_id",
+            "organization_id",
+            "section_key",
+            "role",
+            "valid_from",
+            name="uq_staff_assignments_key",
+        ),
         Index("ix_staff_assignments_section", "section_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id"), nullable=True)
+    #: ``section_id`` or 0: NULLs are distinct in unique constraints, so re-imports need a key.
+    section_key: Mapped[int] = mapped_column(Integer, default=0)
     role: Mapped[str] = mapped_column(String(40))
 
 

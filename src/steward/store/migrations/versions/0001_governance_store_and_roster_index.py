@@ -1,8 +1,8 @@
 """governance store and roster index
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-22 10:29:39.740851
+Revises: (none)
+Create Date: 2026-11-22 10:32:45.910920
 """
 
 from collections.abc import Sequence
@@ -262,6 +262,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("organization_id", sa.Integer(), nullable=False),
         sa.Column("section_id", sa.Integer(), nullable=True),
+        sa.Column("section_key", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=40), nullable=False),
         sa.Column("valid_from", steward.store.base.Instant(), nullable=False),
         sa.Column("valid_to", steward.store.base.Instant(), nullable=True),
@@ -280,10 +281,10 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "person_id",
             "organization_id",
-            "section_id",
+            "section_key",
             "role",
             "valid_from",
-            name=op.f("uq_staff_assignments_person_id_organization_id_section_id_role_valid_from"),
+            name="uq_staff_assignments_key",
         ),
     )
     with op.batch_alter_table("staff_assignments", schema=None) as batch_op:
