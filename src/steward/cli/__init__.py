@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import typer
 
 app = typer.Typer(
@@ -11,13 +13,16 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+#: One line per feature module of steward.cli; each defines ``register(app)``.
+MODULES = (
+    "core",
+    "web",
+)
+
 
 def _register() -> None:
-    # One line per feature module; each defines ``register(app)``.
-    from steward.cli import core
-
-    for module in (core,):
-        module.register(app)
+    for name in MODULES:
+        import_module(f"steward.cli.{name}").register(app)
 
 
 _register()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from steward.store.base import Base
 
 BATCH = 5000
 
 
 def upsert(
     db: Session,
-    table: Table,
+    model: type[Base],
     rows: Iterable[Mapping[str, Any]],
     conflict: Sequence[str],
     update: Sequence[str] = (),
@@ -25,6 +27,7 @@ def upsert(
 
     Returns the number of rows sent. Rows are streamed in batches, so the caller may pass a generator.
     """
+    table = cast(Table, model.__table__)
     dialect = db.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     iterator = iter(rows)

@@ -1,0 +1,1 @@
+"""Synthetic region generator and demo seeding (no real student data anywhere)."""
