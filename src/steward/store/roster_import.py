@@ -47,6 +47,32 @@ class RecordSource(Protocol):
 Progress = Callable[[str, int], None]
 
 
+class RosterImportError(Exception):
+    """A drop refers to something it does not define (e.g. a schedule row for an unknown student)."""
+
+
+_FILES = {
+    "A": "Location",
+    "B": "DistrictStudent",
+    "C": "SchoolStudent",
+    "D": "CourseCatalog",
+    "E": "StudentSchedule",
+    "F": "Staff",
+    "G": "StaffSchedule",
+    "XG": "StudentGuardian",
+}
+
+
+def _ref(mapping: dict[Any, int], key: Any, prefix: str, n: int, what: str) -> int:
+    """Resolve a reference or fail naming the file, its record number and what is missing."""
+    try:
+        return mapping[key]
+    except KeyError:
+        raise RosterImportError(
+            f"{_FILES.get(prefix, prefix)} ({prefix}) record {n}: {what} {key!r} is not defined in the drop"
+        ) from None
+
+
 @dataclass
 class ImportSummary:
     district_code: str
@@ -255,11 +281,11 @@ def _school_enrollments(
     progress: Progress | None,
 ) -> None:
     def rows() -> Iterator[dict[str, Any]]:
-        for rec in _counted(source.records("C"), "school enrollments", progress):
+        for n, rec in enumerate(_counted(source.records("C"), "school enrollments", progress), 1):
             assert isinstance(rec, r.SchoolStudent)
             yield {
-                "student_id": students[rec.student_id],
-                "school_id": schools[rec.location_id],
+                "student_id": _ref(students, rec.student_id, "C", n, "student"),
+                "school_id": _ref(schools, rec.location_id, "C", n, "location"),
                 "grade": spells.grade(rec.student_id, rec.entry_date),
                 "school_year": rec.school_year,
                 "exit_code": rec.withdrawal_code,
@@ -295,9 +321,9 @@ def _sections(
         titles[(course.location_id, course.school_year, course.course_id)] = course.title
     found: dict[tuple[int, int, str], dict[str, Any]] = {}
     for prefix in ("G", "E"):
-        for rec in _counted(source.records(prefix), "sections", progress):
+        for n, rec in enumerate(_counted(source.records(prefix), "sections", progress), 1):
             assert isinstance(rec, r.StaffSchedule | r.ScheduleEntry)
-            school_id = schools[rec.location_id]
+            school_id = _ref(schools, rec.location_id, prefix, n, "location")
             local = _section_key(rec.course_id, rec.section_id)
             key = (school_id, rec.school_year, local)
             if key not in found:
@@ -341,7 +367,7 @@ def _staff(
     """Staff become people with a role at their school for the school year (or their assignment)."""
     people: dict[str, dict[str, Any]] = {}
     roles: list[dict[str, Any]] = []
-    for rec in _counted(source.records("F"), "staff", progress):
+    for n, rec in enumerate(_counted(source.records("F"), "staff", progress), 1):
         assert isinstance(rec, r.Staff)
         code = _staff_code(source.district_code, rec.staff_id)
         people[code] = {
@@ -357,7 +383,7 @@ def _staff(
             {
                 "code": code,
                 "role": _role_of(rec.role),
-                "organization_id": schools[rec.location_id],
+                "organization_id": _ref(schools, rec.location_id, "F", n, "location"),
                 "valid_from": _start(start, tz),
                 "valid_to": _end(rec.assignment_end or year.last_day, tz),
             }
@@ -437,12 +463,14 @@ def _staff_schedule(
     progress: Progress | None,
 ) -> None:
     def rows() -> Iterator[dict[str, Any]]:
-        for rec in _counted(source.records("G"), "staff schedule", progress):
+        for n, rec in enumerate(_counted(source.records("G"), "staff schedule", progress), 1):
             assert isinstance(rec, r.StaffSchedule)
             school_id = schools[rec.location_id]
             section_id = sections[(school_id, rec.school_year, _section_key(rec.course_id, rec.section_id))]
             yield {
-                "person_id": staff[_staff_code(source.district_code, rec.staff_id)],
+                "person_id": _ref(
+                    staff, _staff_code(source.district_code, rec.staff_id), "G", n, "staff member"
+                ),
                 "organization_id": school_id,
                 "section_id": section_id,
                 "section_key": section_id,
@@ -472,14 +500,14 @@ def _schedules(
     progress: Progress | None,
 ) -> None:
     def rows() -> Iterator[dict[str, Any]]:
-        for rec in _counted(source.records("E"), "student schedules", progress):
+        for n, rec in enumerate(_counted(source.records("E"), "student schedules", progress), 1):
             assert isinstance(rec, r.ScheduleEntry)
             school_id = schools[rec.location_id]
             yield {
                 "section_id": sections[
                     (school_id, rec.school_year, _section_key(rec.course_id, rec.section_id))
                 ],
-                "student_id": students[rec.student_id],
+                "student_id": _ref(students, rec.student_id, "E", n, "student"),
                 "valid_from": _start(rec.entry_date, tz),
                 "valid_to": _end(rec.exit_date, tz),
             }
@@ -526,8 +554,8 @@ def _guardians(
     )
 
     def rows() -> Iterator[dict[str, Any]]:
-        for rec in links:
-            student_id = students[rec.student_id]
+        for n, rec in enumerate(links, 1):
+            student_id = _ref(students, rec.student_id, "XG", n, "student")
             start = rec.start_date or (births or {}).get(student_id) or date(1990, 1, 1)
             yield {
                 "person_id": ids[f"{source.district_code}-guardian-{rec.guardian_id}"],
