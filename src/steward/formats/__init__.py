@@ -1,0 +1,1 @@
+"""Readers and writers that translate exchange formats to and from canonical records (pure)."""
