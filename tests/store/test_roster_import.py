@@ -80,7 +80,7 @@ def make_source() -> MemorySource:
                 r.Staff(2026, D, "T9", "C1", "Ng", "Tam", "", "101", "teacher"),
                 r.Staff(2026, D, "P1", "C2", "Ruiz", "Ana", "", "101", "principal"),
             ],
-            "G": [r.StaffSchedule(2026, D, "101", "HR4", "01", "S1", "T9", "teacher", start, end)],
+            "G": [r.StaffSchedule(2026, D, "101", "HR4", "01", "S1", "T9", "teacher_of_record", start, end)],
             "E": [
                 r.ScheduleEntry(2026, D, "1", "5000000001", "101", "HR4", "01", "S1", start, None),
                 r.ScheduleEntry(

@@ -17,6 +17,7 @@ app = typer.Typer(
 MODULES = (
     "core",
     "web",
+    "roster",
 )
 
 

@@ -39,7 +39,8 @@ from steward.store.upsert import upsert
 class RecordSource(Protocol):
     """What the importer needs from a drop: its district and its records by file prefix."""
 
-    district_code: str
+    @property
+    def district_code(self) -> str: ...
 
     def records(self, prefix: str) -> Iterator[r.Record]: ...
 
@@ -377,12 +378,15 @@ def _staff(
             "email": rec.email,
             "created_at": local_midnight(date.today()),
         }
+        role = STAFF_ROLES.get(rec.role.strip().lower())
+        if role is None:
+            continue
         year = SchoolYear(rec.school_year)
         start = rec.assignment_start or year.first_day
         roles.append(
             {
                 "code": code,
-                "role": _role_of(rec.role),
+                "role": role.value,
                 "organization_id": _ref(schools, rec.location_id, "F", n, "location"),
                 "valid_from": _start(start, tz),
                 "valid_to": _end(rec.assignment_end or year.last_day, tz),
@@ -435,13 +439,14 @@ def _staff(
     return ids
 
 
-def _role_of(code: str) -> str:
-    """Staff role element to a Steward role (teachers unless the drop says principal or counselor)."""
-    lowered = code.strip().lower()
-    for role in (Role.PRINCIPAL, Role.COUNSELOR, Role.TEACHER):
-        if lowered == role.value or lowered.startswith(role.value[:4]):
-            return role.value
-    return Role.TEACHER.value
+#: Staff roles of a drop that become Steward roles; others (specialists, paraeducators) get none,
+#: so they see nothing until the district assigns them a role (deny by default).
+STAFF_ROLES: dict[str, Role] = {
+    "teacher": Role.TEACHER,
+    "principal": Role.PRINCIPAL,
+    "assistant_principal": Role.PRINCIPAL,
+    "counselor": Role.COUNSELOR,
+}
 
 
 def _people_ids(db: Session, codes: list[str]) -> dict[str, int]:
