@@ -2,3 +2,4 @@
 
 from steward.accounts import models as account_models  # noqa: F401
 from steward.store import models  # noqa: F401
+from steward.workflow import models as workflow_models  # noqa: F401
