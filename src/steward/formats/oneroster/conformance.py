@@ -1,0 +1,122 @@
+"""OneRoster CSV conformance: everything the reader checks per file, plus the cross-file rules.
+
+Written from the CSV binding: header names and order, required columns and values, vocabularies,
+date and date-time formats, unique sourcedIds (all in the reader), and here: every reference
+resolves (to an org of the right type where the spec says so), end dates follow begin dates, an
+enrollment's school is its class's school, and (1.2) every user has a role, with at most one
+primary role per organization. In a delta package a reference may point to a record delivered
+before, so unresolved references are warnings there and errors in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from steward.formats.oneroster.reader import Package, read_package
+from steward.formats.oneroster.spec import Kind, Mode, Version
+from steward.formats.report import ConversionReport, Issue, Severity
+
+
+def check_directory(directory: Path) -> list[Issue]:
+    """Every conformance problem of the package in ``directory`` (strict reading)."""
+    package = read_package(directory, lenient=False)
+    check_package(package)
+    return list(package.report.issues)
+
+
+def check_package(package: Package) -> None:
+    """Add the cross-file problems of ``package`` to its report."""
+    report = package.report
+    ids: dict[str, set[str]] = {
+        name: {row["sourcedId"] for _, row in t} for name, t in package.tables.items()
+    }
+    org_types = {row["sourcedId"]: row["type"] for _, row in package.rows("orgs")}
+    for table in package.tables.values():
+        delta = table.mode is Mode.DELTA
+        for col in table.spec.columns:
+            if not col.ref:
+                continue
+            targets = col.ref
+            for number, row in table:
+                value = row[col.name]
+                if not value:
+                    continue
+                refs = value.split(",") if col.kind is Kind.IDS else [value]
+                for ref in (r.strip() for r in refs):
+                    if not any(ref in ids.get(t, ()) for t in targets):
+                        where = " or ".join(f"{t}.csv" for t in targets)
+                        if any(t not in package.tables for t in targets) and all(
+                            package.modes.get(t, Mode.ABSENT) is Mode.ABSENT for t in targets
+                        ):
+                            msg = f"{ref!r} refers to {where}, which the package does not have"
+                        else:
+                            msg = f"{ref!r} is not a sourcedId in {where}"
+                        _ref_issue(report, table.file, number, col.name, msg, delta)
+                    elif col.ref_org_type and ref in org_types and org_types[ref] != col.ref_org_type:
+                        msg = f"{ref!r} is an org of type {org_types[ref]}, not {col.ref_org_type}"
+                        report.issue(table.file, number, col.name, msg)
+    _date_order(package, report)
+    _enrollment_schools(package, report)
+    if package.version is Version.V1_2 and "users" in package.tables:
+        _roles(package, report)
+
+
+def _ref_issue(report: ConversionReport, file: str, row: int, col: str, msg: str, delta: bool) -> None:
+    if delta:
+        report.issue(file, row, col, msg + " (a delta may refer to earlier deliveries)", Severity.WARNING)
+    else:
+        report.issue(file, row, col, msg)
+
+
+def _date_order(package: Package, report: ConversionReport) -> None:
+    pairs = {"academicSessions": ("startDate", "endDate"), "enrollments": ("beginDate", "endDate")}
+    if package.version is Version.V1_2:
+        pairs["roles"] = ("beginDate", "endDate")
+    for name, (first, last) in pairs.items():
+        table = package.tables.get(name)
+        if table is None:
+            continue
+        for number, row in table:
+            begin, end = row[first], row[last]
+            if begin and end and len(begin) == len(end) == 10 and end < begin:
+                report.issue(table.file, number, last, f"{end} is before {first} {begin}")
+
+
+def _enrollment_schools(package: Package, report: ConversionReport) -> None:
+    class_school = {row["sourcedId"]: row["schoolSourcedId"] for _, row in package.rows("classes")}
+    table = package.tables.get("enrollments")
+    if table is None:
+        return
+    for number, row in table:
+        school = class_school.get(row["classSourcedId"])
+        if school and row["schoolSourcedId"] and school != row["schoolSourcedId"]:
+            msg = (
+                f"{row['schoolSourcedId']!r} is not the school of class {row['classSourcedId']!r}: {school!r}"
+            )
+            report.issue(table.file, number, "schoolSourcedId", msg)
+
+
+def _roles(package: Package, report: ConversionReport) -> None:
+    users = package.tables["users"]
+    roles = package.tables.get("roles")
+    with_role: set[str] = set()
+    primaries: Counter[tuple[str, str]] = Counter()
+    first_primary: dict[tuple[str, str], int] = {}
+    if roles is not None:
+        for number, row in roles:
+            with_role.add(row["userSourcedId"])
+            if row["roleType"] == "primary" and row["status"] != "tobedeleted":
+                key = (row["userSourcedId"], row["orgSourcedId"])
+                primaries[key] += 1
+                if primaries[key] == 2:
+                    first = first_primary[key]
+                    msg = f"user {key[0]!r} has a second primary role at org {key[1]!r} (first: row {first})"
+                    report.issue(roles.file, number, "roleType", msg)
+                first_primary.setdefault(key, number)
+    if users.mode is Mode.BULK:
+        for number, row in users:
+            if row["sourcedId"] not in with_role and row["status"] != "tobedeleted":
+                report.issue(
+                    users.file, number, "sourcedId", "user has no role in roles.csv (1.2 users need one)"
+                )

@@ -1,0 +1,627 @@
+"""Read a OneRoster 1.1/1.2 CSV package (a directory) into checked tables, file by file.
+
+Every problem is an ``Issue(file, row, field, message)``; ``row`` counts the header as row 1.
+Strict reading reports; ``lenient=True`` also repairs what has exactly one possible reading and
+records each repair (``Package.report.repairs``):
+
+- enumerated values and booleans in the wrong case (``Scheduled`` -> ``scheduled``, ``TRUE``);
+- dates written day/month/year or month/day/year where the day is above 12 (``15/06/2023``);
+  ``1/05/2023`` stays an error (January 5 or May 1);
+- a date alone where a date-time belongs (read as the start of that day, UTC);
+- one-digit grades (``9`` -> ``09``) and ``K`` -> ``KG``;
+- header typos with a single close defined name (``prefferedGivenName``), OneRoster 1.0 column
+  names (``userSourcedId`` in demographics), defined columns out of order, empty trailing header
+  cells with no data, optional columns left out (added blank);
+- a file listed ``bulk``/``delta`` with only a header (read as absent), a manifest entry left blank
+  for a file that is not there (absent), a file name in the wrong case.
+
+Cross-file checks (references, roles) are in :mod:`steward.formats.oneroster.conformance`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from steward.formats.oneroster.spec import (
+    COLUMN_ALIASES,
+    DATE_RE,
+    DATETIME_RE,
+    GRADES,
+    MANIFEST_FILES,
+    MANIFEST_HEADER,
+    OPTIONAL_COLUMNS,
+    USER_ID_RE,
+    YEAR_RE,
+    Column,
+    FileSpec,
+    Kind,
+    Mode,
+    Version,
+    files_for,
+)
+from steward.formats.report import ConversionReport, Repair, Severity
+
+Row = dict[str, str]
+
+_SLASHED = re.compile(r"(\d{1,4})[/.-](\d{1,2})[/.-](\d{1,4})")
+
+
+@dataclass(slots=True)
+class Table:
+    """One CSV file of a package: rows as dicts keyed by defined column name, with row numbers."""
+
+    spec: FileSpec
+    file: str
+    mode: Mode
+    rows: list[Row] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    extensions: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[tuple[int, Row]]:
+        return iter(zip(self.row_numbers, self.rows, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(slots=True)
+class Package:
+    directory: Path
+    version: Version
+    manifest: dict[str, str]
+    modes: dict[str, Mode]
+    tables: dict[str, Table]
+    report: ConversionReport
+    lenient: bool = False
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name)
+
+    def rows(self, name: str) -> Iterator[tuple[int, Row]]:
+        t = self.tables.get(name)
+        return iter(()) if t is None else iter(t)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+class _Ctx:
+    """Reporting helpers for one package read."""
+
+    def __init__(self, report: ConversionReport, lenient: bool) -> None:
+        self.report = report
+        self.lenient = lenient
+
+    def error(self, file: str, row: int | None, col: str | None, msg: str) -> None:
+        self.report.issue(file, row, col, msg)
+
+    def warn(self, file: str, row: int | None, col: str | None, msg: str) -> None:
+        self.report.issue(file, row, col, msg, Severity.WARNING)
+
+    def repaired(
+        self, file: str, row: int | None, col: str | None, before: str, after: str, why: str
+    ) -> None:
+        self.report.repairs.append(Repair(file, row, col, before, after, why))
+
+    def fix_or_error(
+        self,
+        file: str,
+        row: int | None,
+        col: str | None,
+        before: str,
+        after: str | None,
+        problem: str,
+        why: str,
+    ) -> str | None:
+        """Repair to ``after`` when lenient and a repair exists, else report ``problem``."""
+        if self.lenient and after is not None:
+            self.repaired(file, row, col, before, after, why)
+            return after
+        hint = f" (lenient reading would make it {after!r})" if after is not None else ""
+        self.error(file, row, col, problem + hint)
+        return None
+
+
+def read_package(directory: Path, *, lenient: bool = False) -> Package:
+    """Read and check every file of the package in ``directory``; never raises on bad input."""
+    directory = Path(directory)
+    report = ConversionReport()
+    ctx = _Ctx(report, lenient)
+    if not directory.is_dir():
+        ctx.error(str(directory), None, None, "is not a directory")
+        return Package(directory, Version.V1_2, {}, {}, {}, report, lenient)
+    on_disk = {p.name: p for p in sorted(directory.iterdir()) if p.is_file() and p.suffix.lower() == ".csv"}
+    manifest_path = on_disk.pop("manifest.csv", None)
+    if manifest_path is None:
+        ctx.error("manifest.csv", None, None, "missing: a OneRoster package must have manifest.csv")
+        return Package(directory, Version.V1_2, {}, {}, {}, report, lenient)
+    manifest = _read_manifest(manifest_path, ctx)
+    version = _version(manifest, ctx)
+    specs = files_for(version)
+    known = {f"{n}.csv": n for n in MANIFEST_FILES[version]}
+    present: dict[str, Path] = {}
+    for name, path in on_disk.items():
+        if name in known:
+            present[known[name]] = path
+            continue
+        matches = [k for k in known if k.lower() == name.lower() and known[k] not in present]
+        if len(matches) == 1 and f"{known[matches[0]]}.csv" not in on_disk:
+            if ctx.fix_or_error(
+                name,
+                None,
+                None,
+                name,
+                matches[0],
+                "unknown file (file names are case-sensitive)",
+                "file name case",
+            ):
+                present[known[matches[0]]] = path
+            continue
+        ctx.error(name, None, None, f"unknown file for OneRoster {version.value}")
+    modes: dict[str, Mode] = {}
+    for name in MANIFEST_FILES[version]:
+        prop = f"file.{name}"
+        raw = manifest.get(prop)
+        if raw is None:
+            if name in present:
+                ctx.error("manifest.csv", None, prop, f"{name}.csv is in the package but not in the manifest")
+            continue
+        mode = _mode(raw, name, name in present, ctx)
+        if mode is None:
+            continue
+        modes[name] = mode
+        if mode is Mode.ABSENT and name in present:
+            ctx.error(
+                present[name].name, None, None, f"is in the package but the manifest says {prop} is absent"
+            )
+        elif mode is not Mode.ABSENT and name not in present:
+            ctx.error("manifest.csv", None, prop, f"says {mode.value} but {name}.csv is not in the package")
+    tables: dict[str, Table] = {}
+    for name, path in present.items():
+        mode = modes.get(name)
+        if mode is None or mode is Mode.ABSENT:
+            continue
+        spec = specs.get(name)
+        if spec is None:
+            ctx.warn(path.name, None, None, "not read: Steward reads rostering and demographics files only")
+            continue
+        table = _read_table(path, spec, mode, version, ctx)
+        if table is None:
+            continue
+        if not table.rows:
+            if ctx.fix_or_error(
+                path.name,
+                None,
+                None,
+                mode.value,
+                Mode.ABSENT.value,
+                "has no data rows (an empty file must be marked absent in the manifest)",
+                "an empty file means absent",
+            ):
+                modes[name] = Mode.ABSENT
+            continue
+        tables[name] = table
+    return Package(directory, version, manifest, modes, tables, report, lenient)
+
+
+def _read_manifest(path: Path, ctx: _Ctx) -> dict[str, str]:
+    out: dict[str, str] = {}
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None or tuple(h.strip() for h in header) != MANIFEST_HEADER:
+            ctx.error(path.name, 1, None, f"header must be {','.join(MANIFEST_HEADER)}, not {header}")
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != 2:
+                ctx.error(path.name, number, None, f"has {len(cells)} fields, a manifest row has 2")
+                if len(cells) < 2:
+                    continue
+            prop, value = cells[0].strip(), cells[1].strip()
+            if prop in out:
+                ctx.error(path.name, number, prop, "listed twice")
+            out[prop] = value
+    if out.get("manifest.version", "1.0") != "1.0":
+        ctx.error(path.name, None, "manifest.version", f"is {out['manifest.version']!r}, must be '1.0'")
+    return out
+
+
+def _version(manifest: dict[str, str], ctx: _Ctx) -> Version:
+    raw = manifest.get("oneroster.version")
+    if raw is None:
+        ctx.error("manifest.csv", None, "oneroster.version", "missing; read as 1.2")
+        return Version.V1_2
+    try:
+        return Version(raw)
+    except ValueError:
+        ctx.error(
+            "manifest.csv", None, "oneroster.version", f"{raw!r} is not supported (1.1 or 1.2); read as 1.2"
+        )
+        return Version.V1_2
+
+
+def _mode(raw: str, name: str, present: bool, ctx: _Ctx) -> Mode | None:
+    prop = f"file.{name}"
+    values = {m.value for m in Mode}
+    if raw in values:
+        return Mode(raw)
+    if raw == "":
+        after = None if present else Mode.ABSENT.value
+        problem = "value is blank (must be absent, bulk or delta)"
+        fixed = ctx.fix_or_error("manifest.csv", None, prop, raw, after, problem, "the file is not there")
+    else:
+        after = raw.lower() if raw.lower() in values else None
+        problem = f"{raw!r} is not one of absent, bulk, delta"
+        fixed = ctx.fix_or_error("manifest.csv", None, prop, raw, after, problem, "wrong case")
+    return Mode(fixed) if fixed else None
+
+
+def _resolve_header(
+    header: list[str], spec: FileSpec, file: str, ctx: _Ctx, used_blank: set[int]
+) -> tuple[list[str | None], tuple[str, ...]]:
+    """Map each CSV column position to a defined column name (None: ignored); or None if unusable."""
+    names: list[str | None] = []
+    defined = set(spec.header)
+    seen: set[str] = set()
+    extensions: list[str] = []
+    blank_positions: list[int] = []
+    for pos, raw in enumerate(header):
+        name = raw.strip()
+        if name == "":
+            blank_positions.append(pos)
+            names.append(None)
+            continue
+        if name.startswith("metadata."):
+            extensions.append(name)
+            names.append(None)
+            continue
+        if name in defined:
+            target: str | None = name
+        elif name in COLUMN_ALIASES and COLUMN_ALIASES[name] in defined:
+            target = COLUMN_ALIASES[name]
+            ctx.fix_or_error(file, 1, name, name, target, "is a OneRoster 1.0 column name", "1.0 column name")
+        else:
+            unused = [c for c in spec.header if c not in header]
+            close = difflib.get_close_matches(name, unused, n=2, cutoff=0.8)
+            by_case = [c for c in unused if c.lower() == name.lower()]
+            target = by_case[0] if len(by_case) == 1 else (close[0] if len(close) == 1 else None)
+            if target is None:
+                ctx.fix_or_error(
+                    file,
+                    1,
+                    name,
+                    name,
+                    "(ignored)",
+                    f"unknown column (defined: {', '.join(spec.header)}; extensions start with metadata.)",
+                    "not a defined column: read as an extension",
+                )
+                extensions.append(name)
+            else:
+                problem = f"unknown column, did you mean {target!r}?"
+                ctx.fix_or_error(file, 1, name, name, target, problem, "header typo")
+        if target is not None and target in seen:
+            ctx.error(file, 1, name, "column appears twice")
+            target = None
+        if target is not None:
+            seen.add(target)
+        names.append(target)
+    for pos in blank_positions:
+        after = None if pos in used_blank else "(column dropped)"
+        ctx.fix_or_error(file, 1, f"column {pos + 1}", "", after, "header cell is blank", "no data under it")
+    last_defined = max((i for i, n in enumerate(names) if n is not None), default=-1)
+    first_ext = min(
+        (i for i, h in enumerate(header) if h.strip().startswith("metadata.")), default=len(header)
+    )
+    if first_ext < last_defined:
+        ctx.fix_or_error(
+            file,
+            1,
+            header[first_ext],
+            header[first_ext],
+            "(ignored)",
+            "extension columns must follow all defined columns",
+            "extension column ignored where it stands",
+        )
+    missing = [c for c in spec.columns if c.name not in seen]
+    for col in missing:
+        optional_variant = col.name in OPTIONAL_COLUMNS.get(spec.name, frozenset())
+        if optional_variant:
+            ctx.warn(file, 1, col.name, "column left out (tolerated: a common 1.2 producer variant)")
+        elif col.required:
+            ctx.error(file, 1, col.name, "required column missing")
+        else:
+            ctx.fix_or_error(file, 1, col.name, "", col.name, "column missing", "optional column added blank")
+    order = [n for n in names if n is not None]
+    expected = [c for c in spec.header if c in seen]
+    if order != expected:
+        ctx.fix_or_error(
+            file,
+            1,
+            None,
+            ",".join(order),
+            ",".join(expected),
+            f"columns out of order; the spec's order is {','.join(spec.header)}",
+            "columns reordered by name",
+        )
+    return names, tuple(extensions)
+
+
+def _read_table(path: Path, spec: FileSpec, mode: Mode, version: Version, ctx: _Ctx) -> Table | None:
+    file = path.name
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as e:
+        ctx.error(file, None, None, f"cannot be read: {e.strerror}")
+        return None
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as e:
+            ctx.error(file, 1, None, f"is not UTF-8 CSV: {e}")
+            return None
+        if header is None:
+            ctx.error(file, None, None, "is empty (no header row)")
+            return None
+        if not _has_data(path):
+            return Table(spec, file, mode)
+        blank_cols = {i for i, h in enumerate(header) if h.strip() == ""}
+        used_blank = {i for i in blank_cols if _column_used(path, i)} if blank_cols else set()
+        names, extensions = _resolve_header(header, spec, file, ctx, used_blank)
+        table = Table(spec, file, mode, extensions=extensions)
+        number = 1
+        try:
+            for cells in reader:
+                number = reader.line_num
+                if not any(c.strip() for c in cells):
+                    continue
+                row = _row(cells, names, header, blank_cols, spec, file, number, ctx)
+                if row is None:
+                    continue
+                _check_row(row, spec, mode, version, file, number, ctx)
+                table.rows.append(row)
+                table.row_numbers.append(number)
+        except (csv.Error, UnicodeDecodeError) as e:
+            ctx.error(file, number + 1, None, f"cannot be parsed: {e}")
+    _check_unique(table, ctx)
+    return table
+
+
+def _has_data(path: Path) -> bool:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        return any(any(c.strip() for c in cells) for cells in reader)
+
+
+def _column_used(path: Path, position: int) -> bool:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        return any(len(cells) > position and cells[position].strip() for cells in reader)
+
+
+def _row(
+    cells: list[str],
+    names: list[str | None],
+    header: list[str],
+    blank_cols: set[int],
+    spec: FileSpec,
+    file: str,
+    number: int,
+    ctx: _Ctx,
+) -> Row | None:
+    width = len(header)
+    if len(cells) > width:
+        if any(c.strip() for c in cells[width:]):
+            ctx.error(file, number, None, f"has {len(cells)} fields, the header has {width}")
+            return None
+        cells = cells[:width]
+    if len(cells) < width:
+        gap = range(len(cells), width)
+        defined = [names[i] for i in gap if names[i] is not None]
+        if any(_required(spec, n) for n in defined):
+            ctx.error(file, number, None, f"has {len(cells)} fields, the header has {width}")
+            return None
+        if defined and (
+            ctx.fix_or_error(
+                file,
+                number,
+                None,
+                f"{len(cells)} fields",
+                f"{width} fields",
+                f"has {len(cells)} fields, the header has {width}",
+                f"missing trailing optional fields {', '.join(n for n in defined if n)} read as blank",
+            )
+            is None
+        ):
+            return None
+        cells = cells + [""] * (width - len(cells))
+    row: Row = dict.fromkeys(spec.header, "")
+    for name, value in zip(names, cells, strict=True):
+        if name is not None:
+            row[name] = value
+    return row
+
+
+def _required(spec: FileSpec, name: str | None) -> bool:
+    return name is not None and spec.by_name[name].required
+
+
+def _check_row(
+    row: Row, spec: FileSpec, mode: Mode, version: Version, file: str, number: int, ctx: _Ctx
+) -> None:
+    for col in spec.columns:
+        value = row[col.name]
+        if value != value.strip():
+            stripped = value.strip()
+            if col.kind in (Kind.TEXT, Kind.LIST):
+                pass
+            else:
+                fixed = ctx.fix_or_error(
+                    file,
+                    number,
+                    col.name,
+                    value,
+                    stripped,
+                    "has leading or trailing spaces",
+                    "spaces removed",
+                )
+                if fixed is None:
+                    continue
+                value = row[col.name] = fixed
+        if value == "":
+            if col.required:
+                ctx.error(file, number, col.name, "is required")
+            continue
+        checked = _check_value(col, value, file, number, ctx)
+        if checked is not None:
+            row[col.name] = checked
+    status, modified = row["status"], row["dateLastModified"]
+    if mode is Mode.DELTA:
+        if status == "":
+            ctx.error(file, number, "status", "is required in a delta file")
+        if modified == "":
+            ctx.error(file, number, "dateLastModified", "is required in a delta file")
+    elif status == "tobedeleted":
+        ctx.error(file, number, "status", "tobedeleted in a bulk file (a bulk file holds no deletions)")
+    if status == "inactive" and version is Version.V1_1:
+        ctx.warn(file, number, "status", "inactive is deprecated in OneRoster 1.1")
+
+
+def _check_value(col: Column, value: str, file: str, number: int, ctx: _Ctx) -> str | None:
+    """The (possibly repaired) value, or None after reporting it."""
+    kind = col.kind
+    if kind in (Kind.ENUM, Kind.BOOL):
+        if value in col.vocab:
+            return value
+        same = [v for v in col.vocab if v.lower() == value.lower()]
+        if len(same) == 1:
+            return ctx.fix_or_error(
+                file, number, col.name, value, same[0], f"{value!r} is in the wrong case", "enumeration case"
+            )
+        ctx.error(file, number, col.name, f"{value!r} is not one of {', '.join(col.vocab)}")
+        return None
+    if kind is Kind.DATE:
+        if DATE_RE.fullmatch(value) and _valid_date(value):
+            return value
+        return _repair_date(col, value, file, number, ctx, with_time=False)
+    if kind is Kind.DATETIME:
+        if DATETIME_RE.fullmatch(value) and _valid_date(value[:10]):
+            return value
+        if DATE_RE.fullmatch(value) and _valid_date(value):
+            return ctx.fix_or_error(
+                file,
+                number,
+                col.name,
+                value,
+                f"{value}T00:00:00.000Z",
+                f"{value!r} is a date, not a date-time (YYYY-MM-DDThh:mm:ss.sssZ)",
+                "a date alone is the start of that day, UTC",
+            )
+        return _repair_date(col, value, file, number, ctx, with_time=True)
+    if kind is Kind.YEAR:
+        if YEAR_RE.fullmatch(value):
+            return value
+        ctx.error(file, number, col.name, f"{value!r} is not a four-digit year")
+        return None
+    if kind is Kind.GRADES:
+        out = []
+        for part in value.split(","):
+            grade = part.strip()
+            if grade in GRADES:
+                out.append(grade)
+                continue
+            fixed = _grade_repair(grade)
+            result = ctx.fix_or_error(
+                file, number, col.name, grade, fixed, f"{grade!r} is not a CEDS grade level", "grade code"
+            )
+            if result is None:
+                return None
+            out.append(result)
+        return ",".join(out)
+    if kind is Kind.USER_IDS:
+        parts = _split_user_ids(value)
+        bad = [p for p in parts if not USER_ID_RE.fullmatch(p)]
+        if bad:
+            ctx.error(file, number, col.name, f"{bad[0]!r} is not a {{type:identifier}} pair")
+            return None
+        return value
+    if kind is Kind.IDS and any(p.strip() == "" for p in value.split(",")):
+        ctx.error(file, number, col.name, "has an empty sourcedId in its list")
+        return None
+    return value
+
+
+def _split_user_ids(value: str) -> list[str]:
+    return [p.strip() for p in re.findall(r"\{[^}]*\}|[^,{}]+", value) if p.strip()]
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _repair_date(
+    col: Column, value: str, file: str, number: int, ctx: _Ctx, *, with_time: bool
+) -> str | None:
+    want = "YYYY-MM-DDThh:mm:ss.sssZ" if with_time else "YYYY-MM-DD"
+    m = _SLASHED.fullmatch(value)
+    fixed: str | None = None
+    problem = f"{value!r} is not a date ({want})"
+    if m:
+        a, b, c = (int(x) for x in m.groups())
+        candidates: set[date] = set()
+        if len(m.group(1)) == 4:
+            candidates |= _dates(a, b, c)  # Y/M/D
+        elif len(m.group(3)) == 4:
+            candidates |= _dates(c, b, a)  # D/M/Y
+            candidates |= _dates(c, a, b)  # M/D/Y
+        if len(candidates) == 1:
+            day = candidates.pop()
+            fixed = day.isoformat() + ("T00:00:00.000Z" if with_time else "")
+        elif len(candidates) > 1:
+            options = " or ".join(sorted(d.isoformat() for d in candidates))
+            problem = f"{value!r} is not a date ({want}) and is ambiguous: {options}"
+    return ctx.fix_or_error(file, number, col.name, value, fixed, problem, "only one calendar reading")
+
+
+def _dates(year: int, month: int, day: int) -> set[date]:
+    try:
+        return {date(year, month, day)}
+    except ValueError:
+        return set()
+
+
+def _grade_repair(grade: str) -> str | None:
+    if grade.isdigit() and 1 <= int(grade) <= 13:
+        return f"{int(grade):02d}"
+    upper = {g.upper(): g for g in GRADES}
+    if grade.upper() in upper:
+        return upper[grade.upper()]
+    if grade.upper() in ("K", "KINDERGARTEN"):
+        return "KG"
+    return None
+
+
+def _check_unique(table: Table, ctx: _Ctx) -> None:
+    seen: dict[str, int] = {}
+    for number, row in table:
+        sid = row["sourcedId"]
+        if not sid:
+            continue
+        if sid in seen:
+            ctx.error(table.file, number, "sourcedId", f"{sid!r} repeats row {seen[sid]}")
+        else:
+            seen[sid] = number
