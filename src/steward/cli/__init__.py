@@ -18,6 +18,7 @@ MODULES = (
     "core",
     "web",
     "roster",
+    "audit",
 )
 
 
