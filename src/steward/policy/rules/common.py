@@ -66,6 +66,25 @@ class Ask:
             school_year=SchoolYear.at(at, tenant.timezone).end_year,
         )
 
+    @classmethod
+    def for_district(
+        cls,
+        facts: FactLookup,
+        actor: Actor,
+        district: str,
+        dataset: Dataset,
+        form: Form,
+        at: datetime,
+        purpose: str = "",
+    ) -> Ask:
+        """A question about "any student of ``district``": the set evaluator uses it to run the
+        principal-level checks (role, agreements, training, tenant) once per district, then compiles
+        the student-level ones to SQL. Rules must not read student details from it."""
+        placeholder = StudentFact(
+            id="", code=f"any student of {district}", district=district, birth_date=date.min
+        )
+        return cls.make(facts, actor, placeholder, dataset, form, at, purpose)
+
     # -- labels for explanations ---------------------------------------------------------------
 
     @property
