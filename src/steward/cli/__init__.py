@@ -19,6 +19,7 @@ MODULES = (
     "web",
     "roster",
     "audit",
+    "convert",
 )
 
 

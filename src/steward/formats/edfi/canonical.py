@@ -482,7 +482,7 @@ def _staff(cx: _Context) -> Iterator[r.Staff]:
             assignments[(a.staff, a.edorg_id)].append(a)
         else:
             lea_level.setdefault(a.staff, a)
-    pairs = set(assignments) | {(s.staff, s.school_id) for s in cx.data.staff_schools}
+    pairs = set(assignments) | {(s.staff, s.school_id) for s in cx.data.staff_schools} | teaches
     without_school = set(lea_level) - {p[0] for p in pairs}
     if without_school:
         cx.report.drop(

@@ -85,6 +85,7 @@ TERM_TYPES = MappingProxyType(
         "S1": "semester",
         "S2": "semester",
         "S3": "semester",
+        "SS": "semester",
         "YR": "schoolYear",
     }
 )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -155,6 +155,7 @@ class _Spell:
 @dataclass(slots=True)
 class _Buffers:
     locations: dict[tuple[str, str], r.Location] = field(default_factory=dict)
+    location_years: list[r.Location] = field(default_factory=list)
     years: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     district_names: dict[str, str] = field(default_factory=dict)
     students: dict[tuple[str, str], r.DistrictStudent] = field(default_factory=dict)
@@ -203,7 +204,10 @@ class PackageWriter:
             return
         self._count_dropped_fields(record)
         if isinstance(record, r.Location):
-            b.locations[(record.district_code, record.location_id)] = record
+            key = (record.district_code, record.location_id)
+            if key not in b.locations or record.school_year >= b.locations[key].school_year:
+                b.locations[key] = record
+            b.location_years.append(record)
             b.years[record.district_code].add(record.school_year)
             b.district_names.setdefault(record.district_code, record.district_name)
         elif isinstance(record, r.DistrictStudent):
@@ -290,11 +294,13 @@ class PackageWriter:
         for key in b.locations:
             school(*key, what="")
         # school-year sessions
-        year_bounds: dict[tuple[str, int], list[date]] = defaultdict(list)
-        for loc in b.locations.values():
-            for day in (loc.first_day, loc.last_day):
-                if day is not None:
-                    year_bounds[(loc.district_code, loc.school_year)].append(day)
+        first_days: dict[tuple[str, int], list[date]] = defaultdict(list)
+        last_days: dict[tuple[str, int], list[date]] = defaultdict(list)
+        for loc in b.location_years:
+            if loc.first_day is not None:
+                first_days[(loc.district_code, loc.school_year)].append(loc.first_day)
+            if loc.last_day is not None:
+                last_days[(loc.district_code, loc.school_year)].append(loc.last_day)
         data_bounds: dict[tuple[str, int], list[date]] = defaultdict(list)
         spells: list[r.DistrictStudent | r.SchoolStudent] = [*b.district_spells, *b.school_spells]
         for sp in spells:
@@ -322,8 +328,12 @@ class PackageWriter:
         year_range: dict[tuple[str, int], tuple[date, date]] = {}
         for district in sorted(districts):
             for year in sorted(b.years[district]):
-                days = year_bounds.get((district, year)) or data_bounds.get((district, year)) or []
-                if days:
+                firsts = first_days.get((district, year))
+                lasts = last_days.get((district, year))
+                days = data_bounds.get((district, year)) or []
+                if firsts and lasts:
+                    start, end = _mode(firsts), _mode(lasts)
+                elif days:
                     start, end = min(days), max(days)
                 else:
                     start, end = date(year - 1, 9, 1), date(year, 8, 31)
@@ -677,6 +687,13 @@ def _dedupe(rows: list[dict[str, str]], report: ConversionReport, file: str) -> 
         seen.add(row["sourcedId"])
         out.append(row)
     rows[:] = out
+
+
+def _mode(days: list[date]) -> date:
+    """The most common day (ties: the earliest), as the edfi-oneroster school-year view does."""
+    counts = Counter(days)
+    top = max(counts.values())
+    return min(d for d, n in counts.items() if n == top)
 
 
 def _iso(day: date | None) -> str:
