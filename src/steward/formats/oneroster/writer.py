@@ -544,6 +544,7 @@ class PackageWriter:
                     givenName=g.first_name,
                     familyName=g.last_name,
                     identifier=g.guardian_id,
+                    username=g.email,
                     email=g.email,
                     agentSourcedIds=",".join(students),
                     primaryOrgSourcedId=orgs[0],
@@ -592,6 +593,7 @@ class PackageWriter:
                     familyName=first.last_name,
                     middleName=first.middle_name,
                     identifier=staff_id,
+                    username=first.email,
                     email=first.email,
                     primaryOrgSourcedId=orgs_seen[0],
                 )
