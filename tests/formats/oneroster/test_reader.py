@@ -1,4 +1,4 @@
-"""The OneRoster fixtures with deliberate defects: rejected precisely, repaired leniently where unambiguous."""
+"""Defective OneRoster fixtures: rejected precisely, repaired leniently where unambiguous."""
 
 from __future__ import annotations
 
