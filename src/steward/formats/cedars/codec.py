@@ -11,7 +11,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -49,13 +49,18 @@ def parse_date(text: str) -> date:
 
 @dataclass(frozen=True, slots=True)
 class ElementCodec:
-    """One element's compiled conversions. ``parse`` takes text already stripped of spaces."""
+    """One element's compiled conversions. ``parse`` takes text already stripped of spaces.
+
+    ``format_memo`` holds values of exactly type ``kind`` already formatted (see ``_memo``);
+    generated row formatters look it up inline before calling ``format``.
+    """
 
     spec: ElementSpec
     kind: type
     optional: bool  # the record attribute accepts None
     parse: Parse
     format: Format
+    format_memo: dict[Any, str] = field(default_factory=dict)
 
 
 def _attribute_kind(record_type: type, attribute: str) -> tuple[type, bool]:
@@ -271,9 +276,42 @@ def _unmapped(el: ElementSpec) -> tuple[Parse, Format]:
     return parse, fmt
 
 
+MEMO_LIMIT = 8192
+
+
+def _memo(
+    convert: Callable[[Any], Any], exact: type, limit: int = MEMO_LIMIT
+) -> tuple[Callable[[Any], Any], dict[Any, Any]]:
+    """Remember the results of ``convert`` for the last up to ``limit`` inputs of type ``exact``.
+
+    Codes, names, dates and amounts repeat millions of times in a large drop, and a student's IDs
+    repeat on all of the student's rows; only successful conversions are kept (errors are raised
+    every time), only for the exact type so that ``True`` never hits the entry of ``1``, and the
+    table starts afresh when full. Returns the memoised function and its table.
+    """
+    memo: dict[Any, Any] = {}
+    get = memo.get
+
+    def cached(value: Any) -> Any:
+        if type(value) is not exact:
+            return convert(value)
+        try:
+            hit = get(value)
+        except TypeError:  # unhashable, e.g. Decimal("sNaN")
+            return convert(value)
+        if hit is None:
+            hit = convert(value)
+            if len(memo) >= limit:
+                memo.clear()
+            memo[value] = hit
+        return hit
+
+    return cached, memo
+
+
 @cache
 def element_codecs(spec: FileSpec) -> tuple[ElementCodec, ...]:
-    """The compiled codec of every element of ``spec``, in file order."""
+    """The compiled codec of every element of ``spec``, in file order (memoised conversions)."""
     out = []
     for el in spec.elements:
         if el.attribute is None:
@@ -282,7 +320,9 @@ def element_codecs(spec: FileSpec) -> tuple[ElementCodec, ...]:
             continue
         kind, optional = _attribute_kind(spec.record_type, el.attribute)
         parse, fmt = _compile(el, kind, optional)
-        out.append(ElementCodec(el, kind, optional, parse, fmt))
+        cached_parse, _ = _memo(parse, str)
+        cached_format, format_memo = _memo(fmt, kind)
+        out.append(ElementCodec(el, kind, optional, cached_parse, cached_format, format_memo))
     return tuple(out)
 
 

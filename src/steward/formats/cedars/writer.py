@@ -9,20 +9,19 @@ renamed when closed cleanly, so a failed write never leaves a plausible-looking 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable
 from datetime import date
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from steward.domain.records import Record
-from steward.formats.cedars.codec import Format, element_codecs, row_rules
+from steward.formats.cedars.codec import element_codecs, row_rules
 from steward.formats.cedars.errors import CedarsError, CedarsWriteError
 from steward.formats.cedars.layouts import FILES, FileSpec, build_file_name, spec_for
 
 DEFAULT_DELIMITER = "\t"
-_district_of = operator.attrgetter("district_code")
 _FORBIDDEN_DELIMITERS = frozenset("\r\n /.-_'\"")
 
 
@@ -41,6 +40,40 @@ def check_delimiter(delimiter: str) -> str:
             f"{delimiter!r} cannot be a CEDARS delimiter: use one character such as a tab, '|' or ','"
         )
     return delimiter
+
+
+@cache
+def row_formatter(spec: FileSpec) -> Callable[[Any], tuple[str, ...]]:
+    """A function from a record to its element texts, generated for ``spec`` (the writer's hot path).
+
+    Per element it looks the value up in the element's memo of formatted values and calls the
+    element's ``format`` only on a miss, so the checks run once per distinct value. Raises what
+    ``format`` raises; the caller locates the element.
+    """
+    namespace: dict[str, Any] = {}
+    body = ["def format_row(rec):"]
+    items = []
+    for i, codec in enumerate(element_codecs(spec)):
+        attribute = codec.spec.attribute
+        if attribute is None:
+            items.append('""')
+            continue
+        if not attribute.isidentifier():  # pragma: no cover - specs are ours
+            raise ValueError(f"bad attribute name {attribute!r}")
+        namespace[f"get{i}"] = codec.format_memo.get
+        namespace[f"fmt{i}"] = codec.format
+        namespace[f"kind{i}"] = codec.kind
+        body += [
+            f"    v = rec.{attribute}",
+            f"    t{i} = get{i}(v) if v.__class__ is kind{i} else None",
+            f"    if t{i} is None:",
+            f"        t{i} = fmt{i}(v)",
+        ]
+        items.append(f"t{i}")
+    body.append(f"    return ({', '.join(items)},)")
+    exec("\n".join(body), namespace)  # noqa: S102 - source built above from our own attribute names
+    formatter: Callable[[Any], tuple[str, ...]] = namespace["format_row"]
+    return formatter
 
 
 class FileWriter:
@@ -67,21 +100,12 @@ class FileWriter:
         self._out: IO[str] | None = None
         self._finished = False
         codecs = element_codecs(self.spec)
-        mapped = [c for c in codecs if c.spec.attribute is not None]
-        self._mapped = mapped
-        self._formats: list[Format] = [c.format for c in mapped]
-        attrs = [c.spec.attribute for c in mapped]
-        getter = operator.attrgetter(*attrs)  # type: ignore[arg-type]
-        self._values: Callable[[Any], tuple[Any, ...]] = (
-            getter if len(attrs) > 1 else (lambda record: (getter(record),))
-        )
-        self._blank_positions = [i for i, c in enumerate(codecs) if c.spec.attribute is None]
+        self._codecs = codecs
+        self._format_row = row_formatter(self.spec)
         self._rules = row_rules(self.spec)
         self._n_delimiters = len(codecs) - 1
         self._record_type = self.spec.record_type
-        self._district_label = next(
-            (c.spec.label for c in mapped if c.spec.attribute == "district_code"), "district"
-        )
+        self._district_pos = next(i for i, c in enumerate(codecs) if c.spec.attribute == "district_code")
 
     @property
     def name(self) -> str:
@@ -141,35 +165,36 @@ class FileWriter:
                 f"a {type(record).__name__} cannot go in {self.spec.file_name} "
                 f"({self._record_type.__name__} records)",
             )
-        values = self._values(record)
         try:
-            texts = [f(v) for f, v in zip(self._formats, values, strict=True)]
-        except ValueError:
-            for codec, value in zip(self._mapped, values, strict=True):
-                try:
-                    codec.format(value)
-                except ValueError as e:
-                    raise self._fail(codec.spec.label, str(e)) from None
-            raise  # pragma: no cover - the loop above always finds the element
+            texts = self._format_row(record)
+        except (ValueError, TypeError):
+            raise self._locate(record) from None
         for rule in self._rules:
             broken = rule(record)
             if broken is not None:
                 raise self._fail(broken[0].label, broken[1])
-        if self.district_code is not None:
-            district = _district_of(record)
-            if district != self.district_code:
-                raise self._fail(
-                    self._district_label,
-                    f"{district!r} does not match the drop's district {self.district_code}",
-                )
-        for i in self._blank_positions:
-            texts.insert(i, "")
+        if self.district_code is not None and texts[self._district_pos] != self.district_code:
+            raise self._fail(
+                self._codecs[self._district_pos].spec.label,
+                f"{texts[self._district_pos]!r} does not match the drop's district {self.district_code}",
+            )
         line = self.delimiter.join(texts)
         if line.count(self.delimiter) != self._n_delimiters:
-            for codec, text in zip(element_codecs(self.spec), texts, strict=True):
+            for codec, text in zip(self._codecs, texts, strict=True):
                 if self.delimiter in text:
                     raise self._fail(codec.spec.label, f"{text!r} contains the delimiter {self.delimiter!r}")
         return line
+
+    def _locate(self, record: Any) -> CedarsWriteError:
+        """The error of the first element of ``record`` that cannot be formatted."""
+        for codec in self._codecs:
+            if codec.spec.attribute is None:
+                continue
+            try:
+                codec.format(getattr(record, codec.spec.attribute))
+            except (ValueError, TypeError) as e:
+                return self._fail(codec.spec.label, str(e))
+        return self._fail(None, "cannot be formatted")  # pragma: no cover - some element failed above
 
     def write(self, record: Any) -> None:
         """Write one record (of this file's record type)."""
@@ -177,8 +202,7 @@ class FileWriter:
         if self._out is None:
             self.open()
         assert self._out is not None
-        self._out.write(line)
-        self._out.write("\n")
+        self._out.write(line + "\n")
         self.rows += 1
 
     def write_all(self, records: Iterable[Any]) -> int:
