@@ -20,9 +20,10 @@ from steward.policy.rules.common import Allow, Ask, Deny, Outcome
 from steward.policy.rules.directory import directory_information
 from steward.policy.rules.hard_deny import hard_deny
 
-#: Roles that hold no organization: the relationship itself (guardianship, being the student) is
-#: the evidence, and anyone is ``public``.
-ORGLESS_ROLES = frozenset({Role.PARENT, Role.STUDENT, Role.PUBLIC})
+#: Roles whose organization does not matter: the relationship itself (guardianship, being the
+#: student) is the evidence. (A ``public`` role keeps its organization: a media employee acting as
+#: the public is still refused.)
+ORGLESS_ROLES = frozenset({Role.PARENT, Role.STUDENT})
 
 
 def _outcomes(facts: FactLookup, ask: Ask) -> list[Outcome]:
@@ -191,5 +192,6 @@ def decide_person(
         at,
         results,
         fallback,
-        f"no legal basis lets {who} see {dataset.value} of {student.code}",
+        f"no legal basis lets {who} see {dataset.value} of {student.code}: no role, guardianship "
+        "or other relationship of theirs gives access",
     )

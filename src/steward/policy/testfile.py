@@ -163,7 +163,9 @@ class _Reader:
         if key not in m:
             return []
         node = m[key]
-        if isinstance(node, ScalarNode) and node.style is None and node.value not in ("", "~", "null"):
+        if isinstance(node, ScalarNode):
+            if node.style is None and node.value.strip() in ("", "~", "null"):
+                return []
             return [node.value.strip()]
         return [self.scalar(n, f"{what}.{key}").strip() for n in self.sequence(node, f"{what}.{key}")]
 
@@ -424,6 +426,8 @@ class _Parser:
         )
         if not checks:
             raise r.fail(top["checks"], "checks: at least one check is required")
+        base.people = list(self.people.values())  # people first named in a check
+        base.__post_init__()
         return PolicyTestFile(self.path, now, r.tz, base, checks, self.lines)
 
     def _tenant(self, node: Node) -> TenantPolicy:
