@@ -474,6 +474,9 @@ def _schedules(cx: _Context, student_district: dict[str, tuple[str, str | None]]
 def _staff(cx: _Context) -> Iterator[r.Staff]:
     people = {s.id: s for s in cx.data.staff}
     teaches: set[tuple[str, str]] = {(s.staff, s.key.school_id) for s in cx.data.staff_sections}
+    teach_years: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for sec in cx.data.staff_sections:
+        teach_years[(sec.staff, sec.key.school_id)].add(sec.key.school_year)
     assignments: dict[tuple[str, str], list[m.StaffAssignment]] = defaultdict(list)
     lea_level: dict[str, m.StaffAssignment] = {}
     for a in cx.data.staff_assignments:
@@ -510,13 +513,13 @@ def _staff(cx: _Context) -> Iterator[r.Staff]:
                 if classification:
                     cx.report.drop("Staff", "StaffClassification", f"{classification!r}: read as {role}")
             ext = _ext(asg) if asg else {}
+            known = cx.years_of_school.get(school_id) or ({cx.default_year} if cx.default_year else set())
+            # the years the assignment overlaps, and any year the person teaches a section there
             years = ext.get("schoolYears") or sorted(
-                y
-                for y in (
-                    cx.years_of_school.get(school_id) or ({cx.default_year} if cx.default_year else set())
-                )
-                if _overlaps(cx, y, asg)
+                {y for y in known if _overlaps(cx, y, asg)} | teach_years.get((staff_id, school_id), set())
             )
+            if not years:
+                cx.report.drop("Staff", None, "assignment dated outside every school year of the data")
             for year in years:
                 yield r.Staff(
                     year,
