@@ -150,7 +150,7 @@ def test_deleted_row_is_named(engine: Engine, tamper: Callable[..., None]) -> No
     tamper(f"DELETE FROM audit_events WHERE id = {ids[3]}")
     problem = verify(engine).problems[0]
     assert problem.kind == "missing"
-    assert (problem.event_id, problem.seq) == (ids[4], 5)
+    assert (problem.event_id, problem.seq) == (ids[4], 4)  # seq 4 is missing; event ids[4] follows
     assert "4..4 are missing" in problem.message
 
 
@@ -184,3 +184,22 @@ def test_verify_from_an_event_id(engine: Engine, tamper: Callable[..., None]) ->
     tamper(f"UPDATE audit_events SET body = body || ' ' WHERE id = {ids[2]}")
     assert verify(engine, from_id=ids[6]).ok  # the change lies before --from
     assert verify(engine).problems[0].event_id == ids[2]
+
+
+@pytest.mark.parametrize("damage", ["none", "change", "delete", "head"])
+def test_parallel_verification_finds_the_same_first_break(
+    engine: Engine, tamper: Callable[..., None], damage: str
+) -> None:
+    ids = _events(engine, _district(engine), 40)
+    if damage == "change":
+        tamper(f"UPDATE audit_events SET body = body || ' ' WHERE id = {ids[25]}")
+    elif damage == "delete":
+        tamper(f"DELETE FROM audit_events WHERE id = {ids[9]}")  # the last event of a segment
+    elif damage == "head":
+        tamper("UPDATE audit_chains SET head_seq = 39 WHERE key LIKE 'district:%'")
+    serial = verify(engine, jobs=1)
+    parallel = verify(engine, jobs=4, min_per_job=10)
+    assert [(p.kind, p.event_id, p.seq) for p in parallel.problems] == [
+        (p.kind, p.event_id, p.seq) for p in serial.problems
+    ]
+    assert parallel.ok is (damage == "none")

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +23,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from steward.audit.encoding import checkpoint_message, format_instant, genesis_hash
 from steward.audit.keys import load_public_pem, verify_signature
 from steward.audit.models import AuditEvent, AuditSigningKey, DisclosureEntry
+from steward.store.db import make_engine
 
 BATCH = 20_000
 
@@ -135,11 +140,14 @@ def verify(
     keys: Mapping[str, Ed25519PublicKey] | None = None,
     ledger: bool = True,
     progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
+    min_per_job: int = 250_000,
 ) -> Report:
     """Check every chain (from event ``from_id`` on, if given) and, optionally, the ledger.
 
     ``keys`` are trusted public keys by fingerprint (an auditor's exported copies); by default the
-    keys registered in the database are used.
+    keys registered in the database are used. Chains longer than ``2 * min_per_job`` events are
+    split over ``jobs`` worker processes (default: the CPU count, at most 4).
     """
     started = time.perf_counter()
     report = Report()
@@ -148,15 +156,30 @@ def verify(
             keys = {
                 r.fingerprint: load_public_pem(r.public_key_pem) for r in db.scalars(select(AuditSigningKey))
             }
-    with _reader(engine) as reader:
-        chains = reader.all("SELECT id, key, head_seq, head_hash FROM audit_chains ORDER BY key")
-        for chain_id, key, head_seq, head_hash in chains:
-            result = _verify_chain(
-                reader, int(chain_id), str(key), int(head_seq), str(head_hash), from_id, keys, progress
-            )
-            report.chains.append(result)
-        if ledger:
-            report.ledger_entries, report.ledger_problem = _verify_ledger(reader, engine, from_id)
+    jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    url = engine.url.render_as_string(hide_password=False)
+    pool = _Pool(url, jobs, min_per_job) if jobs > 1 and ":memory:" not in url else None
+    try:
+        with _reader(engine) as reader:
+            chains = reader.all("SELECT id, key, head_seq, head_hash FROM audit_chains ORDER BY key")
+            for chain_id, key, head_seq, head_hash in chains:
+                result = _verify_chain(
+                    reader,
+                    int(chain_id),
+                    str(key),
+                    int(head_seq),
+                    str(head_hash),
+                    from_id,
+                    keys,
+                    progress,
+                    pool,
+                )
+                report.chains.append(result)
+            if ledger:
+                report.ledger_entries, report.ledger_problem = _verify_ledger(reader, engine, from_id)
+    finally:
+        if pool is not None:
+            pool.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -170,10 +193,10 @@ def _verify_chain(
     from_id: int | None,
     keys: Mapping[str, Ed25519PublicKey],
     progress: Callable[[int], None] | None,
+    pool: _Pool | None,
 ) -> ChainResult:
     result = ChainResult(key)
     start_seq = 1
-    prev = genesis_hash(key)
     if from_id is not None:
         first = reader.all(
             "SELECT min(seq) FROM audit_events WHERE chain_id = ? AND id >= ?", (chain_id, from_id)
@@ -181,21 +204,8 @@ def _verify_chain(
         if first[0][0] is None:
             return result
         start_seq = int(first[0][0])
-        if start_seq > 1:
-            before = reader.all(
-                "SELECT hash FROM audit_events WHERE chain_id = ? AND seq = ?", (chain_id, start_seq - 1)
-            )
-            if not before:
-                result.problem = Problem(
-                    key,
-                    "missing",
-                    f"event seq {start_seq - 1}, just before --from, is missing",
-                    seq=start_seq,
-                )
-                return result
-            prev = str(before[0][0])
 
-    checkpoints: dict[int, tuple[str, str, str, str]] = {}
+    checkpoints: dict[int, str] = {}
     for seq, event_hash, signed_at, fp, signature in reader.all(
         "SELECT seq, event_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints "
         "WHERE chain_id = ? AND seq >= ? ORDER BY seq",
@@ -207,26 +217,121 @@ def _verify_chain(
             why = "signed with an unknown key" if public_key is None else "has a bad signature"
             result.problem = Problem(key, "checkpoint", f"the checkpoint at seq {seq} {why}", seq=int(seq))
             return result
-        checkpoints[int(seq)] = (str(event_hash), str(signed_at), str(fp), str(signature))
+        checkpoints[int(seq)] = str(event_hash)
 
+    segments = _split(chain_id, key, start_seq, head_seq, checkpoints, pool)
+    if len(segments) == 1:
+        scans = [_scan(reader, segments[0], progress)]
+    else:
+        assert pool is not None
+        scans = pool.run(segments, progress)
+        beyond = reader.all(
+            "SELECT min(seq) FROM audit_events WHERE chain_id = ? AND seq > ?", (chain_id, head_seq)
+        )[0][0]
+        if beyond is not None and scans[-1].problem is None:
+            scans[-1].last_seq = int(beyond)  # reported below as lying beyond the head
+    result.events = sum(s.events for s in scans)
+    problems = [s.problem for s in scans if s.problem is not None]
+    problem = min(problems, key=lambda p: p.seq if p.seq is not None else 1 << 62) if problems else None
+    last = scans[-1]
+    result.last_seq = last.last_seq if problem is None else (problem.seq or 1) - 1
+    result.checkpoints = sum(1 for s in checkpoints if s <= result.last_seq)
+    if problem is None:
+        beyond_cp = [s for s in checkpoints if s > last.last_seq]
+        if beyond_cp:
+            problem = Problem(
+                key,
+                "missing",
+                f"the signed checkpoint at seq {min(beyond_cp)} refers to a missing event (log truncated?)",
+                seq=min(beyond_cp),
+            )
+        elif last.last_seq > head_seq:
+            problem = Problem(
+                key,
+                "missing",
+                f"event seq {head_seq + 1} lies beyond the chain head {head_seq}",
+                seq=head_seq + 1,
+            )
+        elif last.last_seq < head_seq:
+            problem = Problem(
+                key,
+                "missing",
+                f"the chain head says seq {head_seq} but the last event is seq {last.last_seq} "
+                "(events deleted?)",
+                seq=last.last_seq + 1,
+            )
+        elif last.last_seq >= start_seq and last.last_hash != head_hash:
+            problem = Problem(
+                key, "changed", "the chain head's hash differs from the last event's", seq=last.last_seq
+            )
+    result.problem = problem
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Events ``lo..hi`` (inclusive; ``hi`` None: to the end) of one chain, with its checkpoints."""
+
+    chain_id: int
+    key: str
+    lo: int
+    hi: int | None
+    checkpoints: dict[int, str]
+
+
+@dataclass(slots=True)
+class _Scan:
+    events: int
+    last_seq: int
+    last_hash: str
+    problem: Problem | None
+
+
+def _split(
+    chain_id: int, key: str, lo: int, head_seq: int, checkpoints: dict[int, str], pool: _Pool | None
+) -> list[_Segment]:
+    total = head_seq - lo + 1
+    if pool is None or total < 2 * pool.min_per_job:
+        return [_Segment(chain_id, key, lo, None, checkpoints)]
+    parts = min(pool.jobs, total // pool.min_per_job)
+    size = -(-total // parts)
+    segments = []
+    for start in range(lo, head_seq + 1, size):
+        hi = min(start + size - 1, head_seq)
+        segments.append(
+            _Segment(chain_id, key, start, hi, {s: h for s, h in checkpoints.items() if start <= s <= hi})
+        )
+    return segments
+
+
+def _scan(reader: _Reader, segment: _Segment, progress: Callable[[int], None] | None) -> _Scan:
+    """Recompute one segment: contiguous sequence, increasing ids, hashes and checkpoints."""
+    key, lo = segment.key, segment.lo
+    if lo == 1:
+        prev, last_id = genesis_hash(key), -1
+    else:
+        before = reader.all(
+            "SELECT id, hash FROM audit_events WHERE chain_id = ? AND seq = ?", (segment.chain_id, lo - 1)
+        )
+        if not before:
+            return _Scan(0, lo - 1, "", _missing(reader, segment, lo - 1))
+        last_id, prev = int(before[0][0]), str(before[0][1])
+    checkpoints = segment.checkpoints
     sha256 = hashlib.sha256
-    expected = start_seq
-    last_id = -1
+    expected = lo
     problem: Problem | None = None
-    for rows in reader.stream(
-        "SELECT id, seq, body, hash FROM audit_events WHERE chain_id = ? AND seq >= ? ORDER BY seq",
-        (chain_id, start_seq),
-    ):
+    query = "SELECT id, seq, body, hash FROM audit_events WHERE chain_id = ? AND seq >= ?"
+    params: tuple[int, ...] = (segment.chain_id, lo)
+    if segment.hi is not None:
+        query += " AND seq <= ?"
+        params += (segment.hi,)
+    for rows in reader.stream(query + " ORDER BY seq", params):
         for event_id, seq, body, digest in rows:
             if seq != expected:
-                problem = Problem(
-                    key,
-                    "missing",
-                    f"events seq {expected}..{seq - 1} are missing (deleted?)"
+                problem = (
+                    _missing(reader, segment, expected)
                     if seq > expected
-                    else f"sequence number {seq} repeats",
-                    event_id,
-                    seq,
+                    else Problem(key, "missing", f"sequence number {seq} repeats", event_id, seq)
                 )
                 break
             if event_id <= last_id:
@@ -247,7 +352,7 @@ def _verify_chain(
                     seq,
                 )
                 break
-            if seq in checkpoints and checkpoints[seq][0] != digest:
+            if seq in checkpoints and checkpoints[seq] != digest:
                 problem = Problem(
                     key,
                     "checkpoint",
@@ -259,32 +364,64 @@ def _verify_chain(
             prev = digest
             last_id = event_id
             expected += 1
-        result.events = expected - start_seq
         if progress is not None:
             progress(len(rows))
         if problem is not None:
             break
-    result.last_seq = expected - 1
-    result.checkpoints = sum(1 for s in checkpoints if s <= result.last_seq)
-    if problem is None:
-        beyond = [s for s in checkpoints if s > result.last_seq]
-        if beyond:
-            problem = Problem(
-                key,
-                "missing",
-                f"the signed checkpoint at seq {min(beyond)} refers to a missing event (log truncated?)",
-                seq=min(beyond),
-            )
-        elif result.last_seq != head_seq or (result.last_seq >= start_seq and prev != head_hash):
-            problem = Problem(
-                key,
-                "missing",
-                f"the chain head says seq {head_seq} but the last event is seq {result.last_seq} "
-                "(events deleted?)",
-                seq=result.last_seq + 1,
-            )
-    result.problem = problem
-    return result
+    if problem is None and segment.hi is not None and expected <= segment.hi:
+        problem = _missing(reader, segment, expected)
+    return _Scan(expected - lo, expected - 1, prev, problem)
+
+
+def _missing(reader: _Reader, segment: _Segment, first: int) -> Problem:
+    """Events from seq ``first`` are missing: name the range and the next event still present."""
+    after = reader.all(
+        "SELECT id, seq FROM audit_events WHERE chain_id = ? AND seq > ? ORDER BY seq LIMIT 1",
+        (segment.chain_id, first),
+    )
+    if not after:
+        return Problem(
+            segment.key, "missing", f"events from seq {first} on are missing (deleted?)", seq=first
+        )
+    event_id, seq = int(after[0][0]), int(after[0][1])
+    return Problem(
+        segment.key, "missing", f"events seq {first}..{seq - 1} are missing (deleted?)", event_id, first
+    )
+
+
+def _scan_in_worker(url: str, segment: _Segment) -> _Scan:
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with _reader(engine) as reader:
+            return _scan(reader, segment, None)
+    finally:
+        engine.dispose()
+
+
+class _Pool:
+    """Worker processes for long chains: segments are anchored on the stored hash before them."""
+
+    def __init__(self, url: str, jobs: int, min_per_job: int) -> None:
+        self.url = url
+        self.jobs = jobs
+        self.min_per_job = min_per_job
+        self._executor: ProcessPoolExecutor | None = None
+
+    def run(self, segments: list[_Segment], progress: Callable[[int], None] | None) -> list[_Scan]:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+        futures = [self._executor.submit(_scan_in_worker, self.url, s) for s in segments]
+        scans = []
+        for future in futures:
+            scan = future.result()
+            if progress is not None:
+                progress(scan.events)
+            scans.append(scan)
+        return scans
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
 
 
 _LEDGER_FIELDS = (

@@ -16,9 +16,11 @@ from steward import __version__
 from steward.config import Settings, get_settings
 from steward.store.db import make_engine, session_factory
 from steward.web.api import health
+from steward.web.api import ledger as ledger_api
 from steward.web.deps import LoginRequiredError
 from steward.web.templating import render
 from steward.web.ui import auth, home
+from steward.web.ui import ledger as ledger_ui
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     for router in (health.router, auth.router, home.router):
         app.include_router(router)
+    app.include_router(ledger_ui.router)
+    app.include_router(ledger_api.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
