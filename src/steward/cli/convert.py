@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         as_of: str = typer.Option(None, "--as-of", help="CEDARS file date YYYY-MM-DD (default today)"),
     ) -> None:
         """Convert SRC into OUT through Steward's canonical records; nothing is written on error."""
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True)
         day = date.fromisoformat(as_of) if as_of else None
         with Progress(
             SpinnerColumn(),
