@@ -20,6 +20,7 @@ MODULES = (
     "roster",
     "audit",
     "convert",
+    "policy",
 )
 
 

@@ -456,40 +456,50 @@ def _required(spec: FileSpec, name: str | None) -> bool:
     return name is not None and spec.by_name[name].required
 
 
+_PLAIN = (Kind.TEXT, Kind.LIST)
+
+
 def _check_row(
     row: Row, spec: FileSpec, mode: Mode, version: Version, file: str, number: int, ctx: _Ctx
 ) -> None:
     for col in spec.columns:
         value = row[col.name]
-        if value != value.strip():
-            stripped = value.strip()
-            if col.kind in (Kind.TEXT, Kind.LIST):
-                pass
-            else:
-                fixed = ctx.fix_or_error(
-                    file,
-                    number,
-                    col.name,
-                    value,
-                    stripped,
-                    "has leading or trailing spaces",
-                    "spaces removed",
-                )
-                if fixed is None:
-                    continue
-                value = row[col.name] = fixed
         if value == "":
             if col.required:
                 ctx.error(file, number, col.name, "is required")
             continue
+        kind = col.kind
+        if kind in _PLAIN:
+            continue
+        if kind is Kind.ID and value == value.strip():
+            continue
+        if (kind is Kind.ENUM or kind is Kind.BOOL) and value in col.vocab:
+            continue
+        if value != value.strip():
+            fixed = ctx.fix_or_error(
+                file,
+                number,
+                col.name,
+                value,
+                value.strip(),
+                "has leading or trailing spaces",
+                "spaces removed",
+            )
+            if fixed is None:
+                continue
+            value = row[col.name] = fixed
+            if value == "":
+                if col.required:
+                    ctx.error(file, number, col.name, "is required")
+                continue
         checked = _check_value(col, value, file, number, ctx)
         if checked is not None:
             row[col.name] = checked
-    status, modified = row["status"], row["dateLastModified"]
+    status = row["status"]
     if mode is Mode.DELTA:
         if status == "":
             ctx.error(file, number, "status", "is required in a delta file")
-        if modified == "":
+        if row["dateLastModified"] == "":
             ctx.error(file, number, "dateLastModified", "is required in a delta file")
     elif status == "tobedeleted":
         ctx.error(file, number, "status", "tobedeleted in a bulk file (a bulk file holds no deletions)")

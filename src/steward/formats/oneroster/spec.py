@@ -90,17 +90,15 @@ class FileSpec:
     name: str  # without .csv
     columns: tuple[Column, ...]
     by_name: MappingProxyType[str, Column] = field(init=False, repr=False, compare=False)
+    header: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", MappingProxyType({c.name: c for c in self.columns}))
+        object.__setattr__(self, "header", tuple(c.name for c in self.columns))
 
     @property
     def file_name(self) -> str:
         return f"{self.name}.csv"
-
-    @property
-    def header(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
 
 
 def _c(name: str, kind: Kind = Kind.TEXT, *, req: bool = False, **kw: object) -> Column:

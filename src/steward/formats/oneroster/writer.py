@@ -25,6 +25,7 @@ a few hundred bytes per row). Sourced IDs are readable and deterministic (``stu-
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -42,6 +43,7 @@ from steward.formats.report import ConversionReport, Severity
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.~_")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def part(value: object) -> str:
     """One component of a sourcedId: percent-encodes anything but letters, digits and ``._~``."""
     text = str(value)
@@ -61,39 +63,40 @@ def digest_id(prefix: str, *parts: object) -> str:
 
 
 def district_org(district: str) -> str:
-    return sid("dst", district)
+    return f"dst-{part(district)}"
 
 
 def school_org(district: str, location: str) -> str:
-    return sid("sch", district, location)
+    return f"sch-{part(district)}-{part(location)}"
 
 
 def year_session(district: str, year: int) -> str:
-    return sid("sy", district, year)
+    return f"sy-{part(district)}-{year}"
 
 
 def term_session(district: str, location: str, year: int, term: str) -> str:
-    return sid("term", district, location, year, term)
+    return f"term-{part(district)}-{part(location)}-{year}-{part(term)}"
 
 
 def course_id(district: str, location: str, year: int, course: str) -> str:
-    return sid("crs", district, location, year, course)
+    return f"crs-{part(district)}-{part(location)}-{year}-{part(course)}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def class_id(district: str, location: str, year: int, course: str, section: str, term: str) -> str:
-    return sid("cls", district, location, year, course, section, term)
+    return f"cls-{part(district)}-{part(location)}-{year}-{part(course)}-{part(section)}-{part(term)}"
 
 
 def student_user(district: str, student: str) -> str:
-    return sid("stu", district, student)
+    return f"stu-{part(district)}-{part(student)}"
 
 
 def staff_user(district: str, staff: str) -> str:
-    return sid("stf", district, staff)
+    return f"stf-{part(district)}-{part(staff)}"
 
 
 def guardian_user(district: str, guardian: str) -> str:
-    return sid("gdn", district, guardian)
+    return f"gdn-{part(district)}-{part(guardian)}"
 
 
 #: Canonical fields OneRoster cannot carry (field -> reason); counted when they hold a value.
@@ -146,6 +149,12 @@ _DEFAULTS: dict[type, dict[str, Any]] = {
 }
 
 
+_CHECKS: dict[type, tuple[tuple[str, Any, str], ...]] = {
+    t: tuple((name, _DEFAULTS[t].get(name), reason) for name, reason in fields.items())
+    for t, fields in DROPPED_FIELDS.items()
+}
+
+
 @dataclass(slots=True)
 class _Spell:
     begin: date | None
@@ -179,6 +188,7 @@ class PackageWriter:
         self.report = report if report is not None else ConversionReport()
         self.source_name = source_name
         self._b = _Buffers()
+        self._counts: dict[type, int] = {}
         self.tables: dict[str, list[dict[str, str]]] = {}
 
     def __enter__(self) -> PackageWriter:
@@ -197,7 +207,7 @@ class PackageWriter:
     def write(self, record: r.Record) -> None:
         b = self._b
         kind = type(record)
-        self.report.read[kind.__name__] += 1
+        self._counts[kind] = self._counts.get(kind, 0) + 1
         dropped = DROPPED_RECORDS.get(kind)
         if dropped is not None:
             self.report.drop(kind.__name__, None, dropped)
@@ -246,13 +256,12 @@ class PackageWriter:
             b.guardians[(record.district_code, record.guardian_id)].append(record)
 
     def _count_dropped_fields(self, record: r.Record) -> None:
-        fields = DROPPED_FIELDS.get(type(record))
-        if not fields:
+        checks = _CHECKS.get(type(record))
+        if not checks:
             return
-        defaults = _DEFAULTS[type(record)]
-        for name, reason in fields.items():
+        for name, default, reason in checks:
             value = getattr(record, name)
-            if value != defaults.get(name) and value not in ("", None):
+            if value != default and value != "" and value is not None:
                 if isinstance(record, r.Location) and name == "school_code" and value == record.location_id:
                     continue
                 if (
@@ -268,6 +277,9 @@ class PackageWriter:
     def build(self) -> dict[str, list[dict[str, str]]]:
         """The package's tables (file name -> rows), ready to write."""
         b = self._b
+        for kind, n in self._counts.items():
+            self.report.read[kind.__name__] += n
+        self._counts = {}
         t: dict[str, list[dict[str, str]]] = {
             n: []
             for n in ("orgs", "academicSessions", "courses", "classes", "users", "roles", "demographics")
@@ -702,8 +714,11 @@ def _iso(day: date | None) -> str:
     return "" if day is None else day.isoformat()
 
 
+_BLANK = {name: dict.fromkeys(spec.header, "") for name, spec in FILES[Version.V1_2].items()}
+
+
 def _row(file: str, **values: str) -> dict[str, str]:
-    row = dict.fromkeys(FILES[Version.V1_2][file].header, "")
+    row = _BLANK[file].copy()
     row.update(values)
     return row
 
