@@ -21,6 +21,7 @@ MODULES = (
     "audit",
     "convert",
     "policy",
+    "generate",
 )
 
 
