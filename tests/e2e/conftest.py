@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 from sqlalchemy import Engine
 
 from steward.config import Settings
@@ -27,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# CI machines are small and busy: allow slow pages rather than fail on timing.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,11 @@ MODULES = (
     "core",
     "web",
     "roster",
+    "demo",
     "audit",
     "convert",
-    "policy",
     "generate",
+    "policy",
 )
 
 

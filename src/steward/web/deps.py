@@ -31,7 +31,11 @@ def settings_of(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the handler succeeds, rolled back otherwise."""
+    """One session per request: committed when the handler succeeds, rolled back otherwise.
+
+    Used with ``scope="function"`` so the commit happens before the response is sent: a client that
+    follows a redirect at once must see what the previous request wrote.
+    """
     db: Session = request.app.state.sessionmaker()
     try:
         yield db
@@ -43,7 +47,7 @@ def get_db(request: Request) -> Iterator[Session]:
         db.close()
 
 
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_web_session(request: Request, db: Db) -> WebSession | None:
