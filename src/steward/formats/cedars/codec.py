@@ -51,8 +51,9 @@ def parse_date(text: str) -> date:
 class ElementCodec:
     """One element's compiled conversions. ``parse`` takes text already stripped of spaces.
 
-    ``format_memo`` holds values of exactly type ``kind`` already formatted (see ``_memo``);
-    generated row formatters look it up inline before calling ``format``.
+    ``format_memo`` holds values of exactly type ``kind`` already formatted and ``parse_memo`` texts
+    already parsed (see ``_memo``); generated row formatters and parsers look them up inline before
+    calling ``format`` or ``parse``.
     """
 
     spec: ElementSpec
@@ -61,6 +62,7 @@ class ElementCodec:
     parse: Parse
     format: Format
     format_memo: dict[Any, str] = field(default_factory=dict)
+    parse_memo: dict[str, Any] = field(default_factory=dict)
 
 
 def _attribute_kind(record_type: type, attribute: str) -> tuple[type, bool]:
@@ -320,9 +322,9 @@ def element_codecs(spec: FileSpec) -> tuple[ElementCodec, ...]:
             continue
         kind, optional = _attribute_kind(spec.record_type, el.attribute)
         parse, fmt = _compile(el, kind, optional)
-        cached_parse, _ = _memo(parse, str)
+        cached_parse, parse_memo = _memo(parse, str)
         cached_format, format_memo = _memo(fmt, kind)
-        out.append(ElementCodec(el, kind, optional, cached_parse, cached_format, format_memo))
+        out.append(ElementCodec(el, kind, optional, cached_parse, cached_format, format_memo, parse_memo))
     return tuple(out)
 
 

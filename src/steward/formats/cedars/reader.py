@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,37 @@ class SpellTracker:
         packed = _SPELL.pack(start, end, line)
         self._spells[key] = packed if known is None else known + packed
         return None
+
+
+@cache
+def row_parser(spec: FileSpec) -> Callable[[list[str]], Any]:
+    """A function from a row's element texts to its record, generated for ``spec`` (the hot path).
+
+    Texts are stripped of spaces; each is looked up in the element's memo of parsed texts and
+    parsed only on a miss. Raises what an element's ``parse`` raises; the caller then checks the
+    elements one by one to report every error of the row.
+    """
+    namespace: dict[str, Any] = {"make": spec.record_type}
+    body = ["def parse_row(fields):"]
+    arguments = []
+    for i, codec in enumerate(element_codecs(spec)):
+        namespace[f"get{i}"] = codec.parse_memo.get
+        namespace[f"parse{i}"] = codec.parse
+        body += [
+            f"    t = fields[{i}].strip(' ')",
+            f"    v{i} = get{i}(t)",
+            f"    if v{i} is None:",
+            f"        v{i} = parse{i}(t)",
+        ]
+        attribute = codec.spec.attribute
+        if attribute is not None:
+            if not attribute.isidentifier():  # pragma: no cover - specs are ours
+                raise ValueError(f"bad attribute name {attribute!r}")
+            arguments.append(f"{attribute}=v{i}")
+    body.append(f"    return make({', '.join(arguments)})")
+    exec("\n".join(body), namespace)  # noqa: S102 - source built above from our own attribute names
+    parser: Callable[[list[str]], Any] = namespace["parse_row"]
+    return parser
 
 
 def _span(entry: date, exit_: date | None) -> str:
@@ -146,13 +178,11 @@ class FileReader:
         parsers = [c.parse for c in codecs]
         labels = [c.spec.label for c in codecs]
         attrs = [c.spec.attribute for c in codecs]
-        mapped = [i for i, a in enumerate(attrs) if a is not None]
-        mapped_attrs = [a for a in attrs if a is not None]
-        make = spec.record_type
+        parse_row = row_parser(spec)
         rules = row_rules(spec)
         delim = self.delimiter
         district = self.district_code
-        district_pos = next((i for i, a in enumerate(attrs) if a == "district_code"), None)
+        district_pos = attrs.index("district_code")
         spells = SpellTracker(spec.spells) if (self._check_spells and spec.spells) else None
         spell_key = spec.spells.key if spec.spells else ()
         entry_label = spec.elements[0].label
@@ -182,28 +212,26 @@ class FileReader:
                 if len(fields) != n:
                     self._error(lineno, None, f"has {len(fields)} elements, {expected}")
                     continue
-                values: list[Any] = []
-                bad = False
-                for i, (parse, field_text) in enumerate(zip(parsers, fields, strict=True)):
-                    try:
-                        values.append(parse(field_text.strip(" ")))
-                    except ValueError as e:
-                        self._error(lineno, labels[i], str(e))
-                        values.append(None)
-                        bad = True
-                if bad:
+                try:
+                    record = parse_row(fields)
+                except (ValueError, TypeError):
+                    for i, (parse, field_text) in enumerate(zip(parsers, fields, strict=True)):
+                        try:
+                            parse(field_text.strip(" "))
+                        except ValueError as e:
+                            self._error(lineno, labels[i], str(e))
                     continue
-                record = make(**{a: values[i] for a, i in zip(mapped_attrs, mapped, strict=True)})
+                bad = False
                 for rule in rules:
                     broken = rule(record)
                     if broken is not None:
                         self._error(lineno, broken[0].label, broken[1])
                         bad = True
-                if district is not None and district_pos is not None and values[district_pos] != district:
+                if district is not None and record.district_code != district:
                     self._error(
                         lineno,
                         labels[district_pos],
-                        f"{values[district_pos]!r} does not match the file name's district {district}",
+                        f"{record.district_code!r} does not match the file name's district {district}",
                     )
                     bad = True
                 if bad:
