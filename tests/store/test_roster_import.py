@@ -170,9 +170,13 @@ def test_import_updates_changed_rows(engine: Engine) -> None:
 def test_a_failing_import_leaves_nothing(engine: Engine) -> None:
     source = make_source()
     source.rows["E"].append(r.ScheduleEntry(2026, D, "404", None, "101", "HR4", "01", "S1", date(2025, 9, 2)))
-    with pytest.raises(
-        RosterImportError, match=r"StudentSchedule \(E\) record 4: student '404' is not defined"
-    ), Session(engine) as db, db.begin():
+    with (
+        pytest.raises(
+            RosterImportError, match=r"StudentSchedule \(E\) record 4: student '404' is not defined"
+        ),
+        Session(engine) as db,
+        db.begin(),
+    ):
         import_roster(db, source)
     with Session(engine) as db:
         assert all(n == 0 for n in _counts(db).values())
