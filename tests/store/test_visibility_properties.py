@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from steward.domain.datasets import Dataset
 from steward.policy import FactBase, Form, decide_person
+from steward.store.access import WhoCanSee, who_can_see
 from steward.store.fact_loader import load_facts
 from steward.store.fact_writer import FactIds, write_facts
 from steward.store.visibility import all_visible
 from tests.policy.regions import BUNDLES, instants, regions
 
 PROPERTY = settings(
-    max_examples=10,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
@@ -80,3 +81,27 @@ def test_set_and_point_evaluators_agree(engine: Engine, focus: str) -> None:
             assert compare(db, base, ids, at, form) == []
 
     check()
+
+
+@pytest.mark.parametrize("focus", sorted(BUNDLES))
+def test_who_can_see_finds_everyone(engine: Engine, focus: str) -> None:
+    """The candidates of who-can-see include everyone who can see: asking every person of the
+    region gives the same list."""
+
+    @settings(PROPERTY, max_examples=4)
+    @given(base=regions(focus), at=instants)
+    def check(base: FactBase, at: datetime) -> None:
+        with written(engine, base) as (db, ids):
+            everyone = list(ids.people.values())
+            for sid in ids.students.values():
+                fast = who_can_see(db, sid, at)
+                slow = who_can_see(db, sid, at, people=everyone)
+                assert summary(fast) == summary(slow)
+
+    check()
+
+
+def summary(result: WhoCanSee) -> set[tuple[int, str, str, str]]:
+    return {
+        (a.person_id, a.dataset.value, a.decision.form.value, str(a.decision.basis)) for a in result.accesses
+    }

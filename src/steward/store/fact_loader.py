@@ -82,6 +82,8 @@ def _chunked(db: Db, make: Any, ids: Collection[int]) -> list[Any]:
     """Run ``make(chunk)`` over id chunks (keeps IN lists within every backend's limits)."""
     out: list[Any] = []
     items = sorted(set(ids))
+    if not items:
+        return out
     for start in range(0, len(items), CHUNK):
         out.extend(_rows(db, make(items[start : start + CHUNK])))
     return out
@@ -121,6 +123,25 @@ def load_tenants(db: Db, district_ids: Iterable[int] | None = None) -> dict[str,
     for row in _rows(db, stmt):
         out[str(row.id)] = tenant_of(row if row.district_id is not None else None, row.id)
     return out
+
+
+def load_districts(db: Db) -> tuple[list[OrgFact], dict[str, TenantPolicy]]:
+    """Every district with its tenant policy, in one query."""
+    d = Organization.__table__
+    t = TenantSettings.__table__
+    stmt = (
+        select(d, t.c.timezone, t.c.floor_year, t.c.directory_elements, t.c.suppression_threshold)
+        .add_columns(t.c.k_anonymity, t.c.extra, t.c.district_id)
+        .select_from(d.outerjoin(t, t.c.district_id == d.c.id))
+        .where(d.c.kind == OrgKind.DISTRICT.value)
+        .order_by(d.c.id)
+    )
+    orgs: list[OrgFact] = []
+    tenants: dict[str, TenantPolicy] = {}
+    for row in _rows(db, stmt):
+        orgs.append(org_fact(row))
+        tenants[str(row.id)] = tenant_of(row if row.district_id is not None else None, row.id)
+    return orgs, tenants
 
 
 def org_fact(row: Any) -> OrgFact:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     exists,
     extract,
     false,
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from steward.domain.datasets import PROVISIONING_DATASETS, Dataset
 from steward.domain.legal import LegalBasis
-from steward.domain.orgs import OrgKind, RegistrationStatus, Role
+from steward.domain.orgs import RegistrationStatus, Role
 from steward.domain.time import DEFAULT_TIMEZONE, SchoolYear, local_date, utc
 from steward.policy.decision import BASIS_RANK, Actor, Form
 from steward.policy.evaluator import ORGLESS_ROLES
@@ -65,7 +66,8 @@ from steward.policy.rules.research import (
     names_identifiers,
 )
 from steward.policy.tenant import TenantPolicy
-from steward.store.fact_loader import load_facts, load_orgs, load_tenants
+from steward.store.base import Instant
+from steward.store.fact_loader import load_districts, load_facts
 from steward.store.models import (
     Guardianship,
     Organization,
@@ -123,8 +125,13 @@ def _const(value: str) -> ColumnElement[str]:
     return literal_column(f"'{value}'", String)
 
 
-def _valid(table: Table, at: datetime) -> ColumnElement[bool]:
-    return and_(table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to > at))
+#: The instant asked, bound once per query.
+AT = bindparam("at", type_=Instant())
+
+
+def _valid(table: Table) -> ColumnElement[bool]:
+    """In force at the instant bound as ``:at``."""
+    return and_(table.c.valid_from <= AT, or_(table.c.valid_to.is_(None), table.c.valid_to > AT))
 
 
 def _ymd(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -261,7 +268,7 @@ class _Compiler:
         """Directory information: every student without a directory opt-out or legal restriction
         (``scope`` narrows it to some students for the parent/self capacities)."""
         opted_out = exists().where(
-            OO.c.student_id == S.c.id, OO.c.kind == OptOutKind.DIRECTORY.value, _valid(OO, self.at)
+            OO.c.student_id == S.c.id, OO.c.kind == OptOutKind.DIRECTORY.value, _valid(OO)
         )
         return select(*_row(S.c.id, _const(Dataset.DIRECTORY.value), LegalBasis.DIRECTORY_INFORMATION)).where(
             S.c.legal_restriction == false(),
@@ -289,8 +296,8 @@ class _Compiler:
             )
             .where(
                 SA.c.person_id == int(actor.person),
-                _valid(SA, self.at),
-                _valid(SM, self.at),
+                _valid(SA),
+                _valid(SM),
                 SEC.c.school_id == int(actor.org),
                 this_year,
                 self.only(SM.c.student_id),
@@ -301,7 +308,7 @@ class _Compiler:
     def school_leader(self, actor: Actor) -> list[Select[Any]]:
         assert actor.org is not None
         stmt = select(*self.all_datasets(E.c.student_id, LegalBasis.SCHOOL_OFFICIAL)).where(
-            E.c.school_id == int(actor.org), _valid(E, self.at), self.only(E.c.student_id)
+            E.c.school_id == int(actor.org), _valid(E), self.only(E.c.student_id)
         )
         return [stmt]
 
@@ -319,7 +326,7 @@ class _Compiler:
             .select_from(EM.join(S, S.c.id == EM.c.student_id))
             .where(
                 EM.c.person_id == int(actor.person),
-                _valid(EM, self.at),
+                _valid(EM),
                 func.trim(EM.c.threat) != "",
                 S.c.district_id == district,
                 self.only(EM.c.student_id),
@@ -347,7 +354,7 @@ class _Compiler:
             .select_from(RQ.join(S, S.c.id == RQ.c.student_id))
             .where(
                 RQ.c.district_id == int(receiving.id),
-                _valid(RQ, self.at),
+                _valid(RQ),
                 or_(RQ.c.registrar_person_id.is_(None), RQ.c.registrar_person_id == int(actor.person)),
                 S.c.district_id.in_(sending),
                 self.only(RQ.c.student_id),
@@ -364,7 +371,7 @@ class _Compiler:
             .select_from(G.join(S, S.c.id == G.c.student_id))
             .where(
                 G.c.person_id == person,
-                _valid(G, self.at),
+                _valid(G),
                 G.c.restricted == false(),
                 S.c.legal_restriction == false(),
                 self.only(G.c.student_id),
@@ -372,14 +379,14 @@ class _Compiler:
         )
         minor = base.where(self.scope.by_tz(S.c.district_id, lambda tz: S.c.birth_date > self._cutoff(tz)))
         dependent = exists().where(
-            DEP.c.parent_person_id == person, DEP.c.student_id == G.c.student_id, _valid(DEP, self.at)
+            DEP.c.parent_person_id == person, DEP.c.student_id == G.c.student_id, _valid(DEP)
         )
         adult = (
             select(*self.all_datasets(G.c.student_id, LegalBasis.DEPENDENT_STUDENT_PARENT))
             .select_from(G.join(S, S.c.id == G.c.student_id))
             .where(
                 G.c.person_id == person,
-                _valid(G, self.at),
+                _valid(G),
                 G.c.restricted == false(),
                 S.c.legal_restriction == false(),
                 self.scope.by_tz(S.c.district_id, lambda tz: S.c.birth_date <= self._cutoff(tz)),
@@ -437,7 +444,7 @@ class _Compiler:
         where = and_(
             C.c.organization_id == org,
             C.c.status.in_(sorted(s.value for s in BINDING_CONSENT_STATUSES)),
-            _valid(C, self.at),
+            _valid(C),
             signer,
             districts,
             self.only(C.c.student_id),
@@ -487,11 +494,11 @@ class _Compiler:
             out.append(
                 select(*_row(C.c.student_id, CD.c.dataset, LegalBasis.CONSENT))
                 .select_from(from_)
-                .where(where, _valid(GR, self.at))
+                .where(where, _valid(GR))
             )
         if is_route:
             enrolled = exists().where(
-                E.c.student_id == GS.c.student_id, E.c.school_id == GR.c.school_id, _valid(E, self.at)
+                E.c.student_id == GS.c.student_id, E.c.school_id == GR.c.school_id, _valid(E)
             )
             out.append(
                 select(*_row(GS.c.student_id, GD.c.dataset, LegalBasis.SCHOOL_OFFICIAL))
@@ -503,7 +510,7 @@ class _Compiler:
                 .where(
                     GR.c.organization_id == org_id,
                     GR.c.school_id.is_not(None),
-                    _valid(GR, self.at),
+                    _valid(GR),
                     GR.c.district_id == S.c.district_id,
                     enrolled,
                     or_(
@@ -593,7 +600,7 @@ class _Compiler:
                         select(*_row(E.c.student_id, _const(dataset.value), LegalBasis.SCHOOL_OFFICIAL))
                         .select_from(E.join(S, S.c.id == E.c.student_id))
                         .where(
-                            _valid(E, self.at),
+                            _valid(E),
                             S.c.district_id == int(district.id),
                             E.c.school_id.in_(schools) if schools else true(),
                             self.only(E.c.student_id),
@@ -628,11 +635,9 @@ class _Compiler:
 
 
 def _scope(db: Db, person_id: int, at: datetime, form: Form, purpose: str) -> _Scope:
+    """The principal-level facts, loaded fresh (nothing cached: a revocation is seen at once)."""
     facts = load_facts(db, person_ids=[person_id])
-    district_ids = [
-        int(r[0]) for r in db.execute(select(ORG.c.id).where(ORG.c.kind == OrgKind.DISTRICT.value))
-    ]
-    districts = load_orgs(db, district_ids)
+    districts, tenants = load_districts(db)
     known = {o.id for o in facts.orgs}
     facts = FactBase(
         orgs=[*facts.orgs, *(d for d in districts if d.id not in known)],
@@ -640,10 +645,9 @@ def _scope(db: Db, person_id: int, at: datetime, form: Form, purpose: str) -> _S
         roles=facts.roles,
         trainings=facts.trainings,
         agreements=facts.agreements,
-        tenants=load_tenants(db, district_ids),
+        tenants=tenants,
     )
-    ordered = sorted((d for d in districts if d.kind is OrgKind.DISTRICT), key=lambda d: int(d.id))
-    return _Scope(facts, ordered, utc(at), form, purpose)
+    return _Scope(facts, districts, utc(at), form, purpose)
 
 
 def person_actors(
@@ -712,31 +716,26 @@ def _collect(
     db: Db,
     query: Select[Any],
     wanted: frozenset[Dataset],
+    at: datetime,
     limit: int | None,
 ) -> tuple[list[VisibleStudent], bool]:
-    """Stream rows ordered by student and fold them; stop after ``limit`` students (more: True)."""
+    """One row per student (``dataset:basis`` pairs aggregated), ordered by student id; at most
+    ``limit`` students (more: True when another follows)."""
     sub = query.subquery("u")
-    stmt = select(sub.c.student_id, sub.c.dataset, sub.c.basis).order_by(sub.c.student_id)
+    pairs = func.aggregate_strings(sub.c.dataset + ":" + sub.c.basis, ",")
+    stmt = select(sub.c.student_id, pairs).group_by(sub.c.student_id).order_by(sub.c.student_id)
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    rows = db.execute(stmt, {"at": at}).all()
+    more = limit is not None and len(rows) > limit
     students: list[VisibleStudent] = []
-    current: int | None = None
-    bucket: dict[Dataset, LegalBasis] = {}
-    more = False
-    result = db.execute(stmt.execution_options(stream_results=True, yield_per=2000))
-    try:
-        for student_id, dataset, basis in result:
-            if student_id != current:
-                if current is not None and bucket:
-                    students.append(VisibleStudent(current, _ordered(bucket)))
-                if limit is not None and len(students) >= limit:
-                    more = True
-                    current = None
-                    break
-                current, bucket = int(student_id), {}
+    for student_id, text in rows[:limit] if limit is not None else rows:
+        bucket: dict[Dataset, LegalBasis] = {}
+        for pair in str(text).split(","):
+            dataset, _, basis = pair.partition(":")
             _merge(bucket, dataset, LegalBasis(basis), wanted)
-        if current is not None and bucket:
-            students.append(VisibleStudent(current, _ordered(bucket)))
-    finally:
-        result.close()
+        if bucket:
+            students.append(VisibleStudent(int(student_id), _ordered(bucket)))
     return students, more
 
 
@@ -785,7 +784,7 @@ def visible_students(
     query = _union(scope, capacities, wanted, directory_information, lambda col: col > after)
     if query is None:
         return Page([], None)
-    students, more = _collect(db, query, wanted, limit)
+    students, more = _collect(db, query, wanted, scope.at, limit)
     return Page(students, f"s{students[-1].student_id}" if more and students else None)
 
 
@@ -813,7 +812,7 @@ def visible_among(
     query = _union(scope, capacities, wanted, directory_information, lambda col: col.in_(ids))
     if query is None:
         return {}
-    students, _ = _collect(db, query, wanted, None)
+    students, _ = _collect(db, query, wanted, scope.at, None)
     return {s.student_id: s.datasets for s in students}
 
 
