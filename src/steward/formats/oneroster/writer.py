@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -751,7 +752,7 @@ def write_tables(
                         row["status"] = "active"
                     if not row.get("dateLastModified"):
                         row["dateLastModified"] = stamp
-            out.writerows([row[c] for c in header] for row in rows)
+            out.writerows(map(operator.itemgetter(*header), rows))
         written[name] = mode
     with (directory / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\r\n")
