@@ -20,6 +20,7 @@ MODULES = (
     "roster",
     "demo",
     "audit",
+    "delivery",
     "convert",
     "generate",
     "policy",

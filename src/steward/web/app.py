@@ -15,6 +15,7 @@ from starlette.responses import Response
 from steward import __version__
 from steward.config import Settings, get_settings
 from steward.store.db import make_engine, session_factory
+from steward.web.api import delivery as delivery_api
 from steward.web.api import health
 from steward.web.api import ledger as ledger_api
 from steward.web.deps import LoginRequiredError
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     app.include_router(ledger_ui.router)
     app.include_router(ledger_api.router)
+    app.include_router(delivery_api.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:

@@ -163,7 +163,178 @@ def upgrade() -> None:
         batch_op.create_index("ix_disclosure_ledger_agreement", ["agreement_id"], unique=False)
         batch_op.create_index("ix_disclosure_ledger_district", ["district_id", "disclosed_at"], unique=False)
 
+    _delivery_tables()
     _append_only(dialect)
+
+
+def _delivery_tables() -> None:
+    op.create_table(
+        "delivery_recipient_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("created_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("revoked_at", steward.store.base.Instant(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_delivery_recipient_keys_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_recipient_keys")),
+        sa.UniqueConstraint(
+            "organization_id",
+            "fingerprint",
+            name=op.f("uq_delivery_recipient_keys_organization_id_fingerprint"),
+        ),
+    )
+    with op.batch_alter_table("delivery_recipient_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_recipient_keys_organization_id"), ["organization_id"], unique=False
+        )
+
+    op.create_table(
+        "delivery_destruction_tasks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("agreement_id", sa.Integer(), nullable=False),
+        sa.Column("recipient_org_id", sa.Integer(), nullable=False),
+        sa.Column("opened_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("due_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("last_escalated_at", steward.store.base.Instant(), nullable=True),
+        sa.Column("certified_at", steward.store.base.Instant(), nullable=True),
+        sa.Column("certificate_sha256", sa.String(length=64), nullable=True),
+        sa.Column("certificate_file", sa.String(length=300), nullable=True),
+        sa.Column("certificate_name", sa.String(length=200), nullable=True),
+        sa.Column("signer_name", sa.String(length=200), nullable=True),
+        sa.Column("signer_title", sa.String(length=200), nullable=True),
+        sa.Column("destroyed_on", sa.Date(), nullable=True),
+        sa.Column("certified_by_person_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"],
+            ["agreements.id"],
+            name=op.f("fk_delivery_destruction_tasks_agreement_id_agreements"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["certified_by_person_id"],
+            ["people.id"],
+            name=op.f("fk_delivery_destruction_tasks_certified_by_person_id_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_id"],
+            ["organizations.id"],
+            name=op.f("fk_delivery_destruction_tasks_district_id_organizations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recipient_org_id"],
+            ["organizations.id"],
+            name=op.f("fk_delivery_destruction_tasks_recipient_org_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_destruction_tasks")),
+        sa.UniqueConstraint(
+            "agreement_id",
+            "recipient_org_id",
+            name=op.f("uq_delivery_destruction_tasks_agreement_id_recipient_org_id"),
+        ),
+    )
+    with op.batch_alter_table("delivery_destruction_tasks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_destruction_tasks_district_id"), ["district_id"], unique=False
+        )
+
+    op.create_table(
+        "delivery_packages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("recipient_org_id", sa.Integer(), nullable=False),
+        sa.Column("agreement_id", sa.Integer(), nullable=True),
+        sa.Column("request_ref", sa.String(length=64), nullable=True),
+        sa.Column("basis", sa.String(length=40), nullable=False),
+        sa.Column("purpose", sa.String(length=500), nullable=False),
+        sa.Column("datasets", sa.JSON(), nullable=False),
+        sa.Column("file_name", sa.String(length=220), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("manifest_sha256", sa.String(length=64), nullable=False),
+        sa.Column("student_count", sa.Integer(), nullable=False),
+        sa.Column("row_count", sa.BigInteger(), nullable=False),
+        sa.Column("destroy_by", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("created_by_person_id", sa.Integer(), nullable=True),
+        sa.Column("shredded_at", steward.store.base.Instant(), nullable=True),
+        sa.Column("downloads", sa.Integer(), nullable=False),
+        sa.Column("last_downloaded_at", steward.store.base.Instant(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"], ["agreements.id"], name=op.f("fk_delivery_packages_agreement_id_agreements")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_person_id"],
+            ["people.id"],
+            name=op.f("fk_delivery_packages_created_by_person_id_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_id"], ["organizations.id"], name=op.f("fk_delivery_packages_district_id_organizations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recipient_org_id"],
+            ["organizations.id"],
+            name=op.f("fk_delivery_packages_recipient_org_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_packages")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_delivery_packages_uuid")),
+    )
+    with op.batch_alter_table("delivery_packages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_delivery_packages_agreement_id"), ["agreement_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_delivery_packages_district_id"), ["district_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_delivery_packages_recipient_org_id"), ["recipient_org_id"], unique=False
+        )
+
+    op.create_table(
+        "delivery_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("package_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("expires_at", steward.store.base.Instant(), nullable=False),
+        sa.Column("used_at", steward.store.base.Instant(), nullable=True),
+        sa.Column("revoked_at", steward.store.base.Instant(), nullable=True),
+        sa.Column("created_by_person_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_person_id"],
+            ["people.id"],
+            name=op.f("fk_delivery_links_created_by_person_id_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["package_id"],
+            ["delivery_packages.id"],
+            name=op.f("fk_delivery_links_package_id_delivery_packages"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_delivery_links_token_hash")),
+    )
+    with op.batch_alter_table("delivery_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_delivery_links_package_id"), ["package_id"], unique=False)
+
+    op.create_table(
+        "delivery_package_keys",
+        sa.Column("package_id", sa.Integer(), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=False),
+        sa.Column("created_at", steward.store.base.Instant(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["package_id"],
+            ["delivery_packages.id"],
+            name=op.f("fk_delivery_package_keys_package_id_delivery_packages"),
+        ),
+        sa.PrimaryKeyConstraint("package_id", name=op.f("pk_delivery_package_keys")),
+    )
 
 
 def _append_only(dialect: str) -> None:
@@ -213,6 +384,14 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     if dialect != "sqlite":
         op.execute("DROP FUNCTION IF EXISTS steward_refuse_change()")
+    for table in (
+        "delivery_package_keys",
+        "delivery_links",
+        "delivery_packages",
+        "delivery_destruction_tasks",
+        "delivery_recipient_keys",
+    ):
+        op.drop_table(table)
     op.drop_table("disclosure_ledger")
     op.drop_table("audit_checkpoints")
     op.drop_table("audit_signing_keys")

@@ -1,0 +1,94 @@
+"""Delivery over HTTP: links made by the officer, one download, certificates from the recipient."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from steward.config import Settings
+from steward.delivery.destruction import end_agreement
+from steward.delivery.packages import release
+from steward.store.db import transaction
+from steward.store.models import Organization
+from steward.web.app import create_app
+from tests import factories as f
+from tests.delivery.conftest import World, make_world
+from tests.web.test_auth import sign_in
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path) -> World:
+    w = make_world(engine, tmp_path)
+    with transaction(engine) as db:
+        district = db.get(Organization, w.district)
+        partner = db.get(Organization, w.partner)
+        assert district is not None
+        assert partner is not None
+        f.person(db, "olga", "district_data_officer", district, password="officer pass")
+        f.person(db, "pete", "partner_staff", partner, password="partner pass")
+        release(db, w.data_dir, w.request())
+    return w
+
+
+@pytest.fixture
+def client(engine: Engine, world: World) -> Iterator[TestClient]:
+    settings = Settings(database_url=str(engine.url), secret_key="test-secret", data_dir=world.data_dir)
+    with TestClient(create_app(settings, engine)) as test_client:
+        yield test_client
+
+
+def _csrf(client: TestClient) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+    assert match
+    return match.group(1)
+
+
+def test_officer_link_downloads_once(client: TestClient, world: World) -> None:
+    sign_in(client, "olga", "officer pass")
+    [package] = client.get("/api/v1/delivery/packages").json()
+    refused = client.post(f"/api/v1/delivery/packages/{package['id']}/links", json={"hours": 2})
+    assert refused.status_code == 403  # no CSRF header
+    made = client.post(
+        f"/api/v1/delivery/packages/{package['id']}/links",
+        json={"hours": 2},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
+    assert made.status_code == 200, made.text
+    url = made.json()["url"]
+    client.cookies.clear()
+    first = client.get(url)
+    assert first.status_code == 200
+    assert len(first.content) == package["size"]
+    assert "attachment" in first.headers["content-disposition"]
+    second = client.get(url)
+    assert second.status_code == 410
+
+
+def test_recipient_uploads_a_certificate(client: TestClient, engine: Engine, world: World) -> None:
+    with transaction(engine) as db:
+        end_agreement(db, world.data_dir, world.agreement)
+    sign_in(client, "pete", "partner pass")
+    [task] = client.get("/api/v1/delivery/destruction").json()
+    assert task["status"] == "open"
+    assert client.get("/api/v1/delivery/packages").json()[0]["status"] == "shredded"
+    response = client.post(
+        f"/api/v1/delivery/destruction/{task['id']}/certificate",
+        files={"certificate": ("certificate.pdf", b"%PDF-1.4 signed", "application/pdf")},
+        data={"signer_name": "Pete Tester", "signer_title": "Director", "destroyed_on": "2026-08-01"},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "certified"
+    again = client.post(
+        f"/api/v1/delivery/destruction/{task['id']}/certificate",
+        files={"certificate": ("certificate.pdf", b"%PDF-1.4 signed", "application/pdf")},
+        data={"signer_name": "Pete Tester", "destroyed_on": "2026-08-01"},
+        headers={"X-CSRF-Token": _csrf(client)},
+    )
+    assert again.status_code == 422
+    assert "already certified" in again.text
