@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.store.base import Base, Instant, now_utc
@@ -44,6 +44,25 @@ class Agreement(ValidityMixin, Base):
     clauses: Mapped[list[str]] = mapped_column(JSON, default=list)
     destroy_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Instant(), default=now_utc)
+    # -- the paperwork workflow (issue 4) ------------------------------------------------------
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: The parties as written on the agreement (names and roles), beyond the two organizations.
+    parties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Who the data are about, in words (grades, schools, programs).
+    population: Mapped[str] = mapped_column(Text, default="")
+    #: Annual agreements end at the end of their school year (SPS: re-established every year).
+    annual: Mapped[bool] = mapped_column(Boolean, default=False)
+    redisclosure_terms: Mapped[str] = mapped_column(Text, default="")
+    penalties: Mapped[str] = mapped_column(Text, default="")
+    destruction_method: Mapped[str] = mapped_column(Text, default="")
+    #: Days after the end by which the recipient destroys the data (default 45, OSPI).
+    destruction_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"), nullable=True)
+    executed_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
+    executed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    #: When the expiry sweep or a termination closed the agreement (destruction tasks opened).
+    ended_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True, default=now_utc)
 
 
 class Consent(ValidityMixin, Base):
@@ -63,6 +82,21 @@ class Consent(ValidityMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     school_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Instant(), default=now_utc)
+    # -- the paperwork workflow (issue 4) ------------------------------------------------------
+    #: The guardian's name as written on the form.
+    guardian_name: Mapped[str] = mapped_column(String(200), default="")
+    #: The scanned form: stored file name under the data directory and its SHA-256.
+    evidence_file: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Why it was rejected or revoked.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: The bulk upload it came from (``consent_uploads.id``; no foreign key, so these fact tables
+    #: stand alone for the engine's loaders).
+    upload_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    reviewed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
+    #: When the expiry sweep noticed the end of its validity.
+    expired_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
 
 
 class ConsentDataset(Base):
@@ -83,6 +117,13 @@ class Grant(ValidityMixin, Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), nullable=True)
     granted_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(Instant(), default=now_utc)
+    # -- the paperwork workflow (issue 4) ------------------------------------------------------
+    #: ``active``, ``revoked`` or ``expired`` (the validity interval is what the engine reads).
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    school_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
+    expired_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
 
 
 class GrantStudent(Base):
@@ -106,6 +147,13 @@ class Training(ValidityMixin, Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     course: Mapped[str] = mapped_column(String(100), default="stewardship")
     school_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # -- the paperwork workflow (issue 4) ------------------------------------------------------
+    completed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), nullable=True)
+    recorded_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True, default=now_utc)
+    expired_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True)
 
 
 class OptOut(ValidityMixin, Base):
@@ -115,6 +163,12 @@ class OptOut(ValidityMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    # -- the paperwork workflow (issue 4) ------------------------------------------------------
+    #: How the district learned of it (letter, form, email).
+    source: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(Instant(), nullable=True, default=now_utc)
 
 
 class EnrollmentRequest(ValidityMixin, Base):
