@@ -25,7 +25,7 @@ from steward.formats.cedars import (
 from steward.formats.cedars.codec import element_codecs
 from tests.formats.cedars.strategies import DELIMITERS, record_strategy
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _spell_key(spec: FileSpec, record: Any) -> tuple[Any, ...]:
@@ -74,7 +74,7 @@ _ANY_VALUE = st.one_of(
 def test_writer_never_writes_what_the_reader_rejects(spec: FileSpec) -> None:
     attrs = [c.spec.attribute for c in element_codecs(spec) if c.spec.attribute is not None]
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         base=record_strategy(spec),
         changes=st.dictionaries(st.sampled_from(attrs), _ANY_VALUE, max_size=3),
