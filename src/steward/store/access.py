@@ -198,6 +198,30 @@ class WhoCanSee:
     directory: Decision | None = None
     directory_missing: tuple[str, ...] = ()
 
+    def by_person(self) -> list[dict[str, Any]]:
+        """One row per person, capacity, form and basis, with the datasets it covers (for pages)."""
+        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for a in self.accesses:
+            d = a.decision
+            key = (a.person_code, a.role, a.org_code, d.form.value, d.basis)
+            row = rows.setdefault(
+                key,
+                {
+                    "person_code": a.person_code,
+                    "person_name": a.person_name,
+                    "role": a.role,
+                    "org_code": a.org_code,
+                    "form": d.form.value,
+                    "basis": d.basis,
+                    "citation": d.citation,
+                    "datasets": [],
+                    "evidence": [],
+                },
+            )
+            row["datasets"].append(a.dataset.value)
+            row["evidence"].extend(e for e in d.evidence if e not in row["evidence"])
+        return sorted(rows.values(), key=lambda r: (r["org_code"] or "", r["role"], r["person_code"]))
+
     def organizations(self) -> list[str]:
         return sorted({a.org_code for a in self.accesses if a.org_code})
 

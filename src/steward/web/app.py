@@ -16,10 +16,12 @@ from steward import __version__
 from steward.config import Settings, get_settings
 from steward.store.db import make_engine, session_factory
 from steward.web.api import delivery as delivery_api
+from steward.web.api import decisions as decisions_api
 from steward.web.api import health
 from steward.web.api import ledger as ledger_api
 from steward.web.deps import LoginRequiredError
 from steward.web.templating import render
+from steward.web.ui import access as access_ui
 from steward.web.ui import auth, home
 from steward.web.ui import ledger as ledger_ui
 
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     app.include_router(ledger_ui.router)
     app.include_router(ledger_api.router)
+    app.include_router(decisions_api.router)
+    app.include_router(access_ui.router)
     app.include_router(delivery_api.router)
 
     @app.exception_handler(LoginRequiredError)
