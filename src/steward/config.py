@@ -27,6 +27,48 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     cookie_secure: bool = False
+    #: The address people reach the hub at (e.g. https://steward.district.org), for SSO callbacks.
+    public_url: str | None = None
+
+    # Sign-in hardening (issue 9).
+    #: Failed sign-ins (password or second factor) before an account is paused.
+    login_max_failures: int = 5
+    #: First pause after ``login_max_failures``; doubles with each further failure, up to the cap.
+    lockout_base_seconds: int = 60
+    lockout_max_seconds: int = 3600
+    #: Roles that must use a second factor: district staff and whoever can export identifiable data.
+    mfa_required_roles: list[str] = [
+        "district_data_officer",
+        "review_panel_member",
+        "principal",
+        "counselor",
+        "registrar",
+        "partner_staff",
+        "vendor_integration",
+    ]
+    totp_issuer: str = "Steward"
+    #: Minutes a half-signed-in session (password checked, second factor pending) stays usable.
+    mfa_pending_minutes: int = 10
+    invitation_days: int = 7
+    api_token_max_days: int = 365
+    #: Token buckets: sign-in attempts per client address and username; API calls per token/session.
+    rate_login_burst: int = 10
+    rate_login_per_minute: float = 10.0
+    rate_api_burst: int = 200
+    rate_api_per_second: float = 100.0
+    #: Requests with a larger body are refused with 413 (an upload route may allow more itself).
+    max_request_bytes: int = 10 * 1024 * 1024
+    #: Largest accepted upload (one file) in bytes.
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+    # Workflow e-mail (issue 4): notifications go out over SMTP; without a host they stay in the app.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "steward@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 10.0
 
     def session_secret(self) -> str:
         """The signing key for session cookies: from the environment, or a 0600 file (created once)."""

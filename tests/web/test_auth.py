@@ -14,6 +14,9 @@ from steward.accounts.models import WebSession
 from steward.config import Settings
 from steward.web.app import create_app
 from tests import factories as f
+from tests.web.auth_helpers import csrf_of, sign_in
+
+__all__ = ["sign_in"]
 
 
 @pytest.fixture
@@ -39,18 +42,7 @@ def client(engine: Engine, tmp_path: object) -> Iterator[TestClient]:
 
 
 def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def sign_in(client: TestClient, username: str, password: str) -> object:
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": _csrf(page.text), "next": "/"},
-        follow_redirects=False,
-    )
+    return csrf_of(html)
 
 
 def test_home_requires_sign_in(client: TestClient) -> None:

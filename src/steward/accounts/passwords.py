@@ -32,12 +32,23 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-#: A hash of a random password, checked when the username is unknown so timing does not tell.
-_DUMMY: dict[str, str] = {}
+#: Hashes of a fixed password per cost setting, checked when the username is unknown.
+_DUMMY: dict[tuple[int, int], str] = {}
+
+
+def _dummy_hash() -> str:
+    settings = get_settings()
+    key = (settings.argon2_time_cost, settings.argon2_memory_kib)
+    if key not in _DUMMY:
+        _DUMMY[key] = hash_password("not-a-real-password")
+    return _DUMMY[key]
+
+
+def warm_up() -> None:
+    """Compute the dummy hash now, so the first unknown-user sign-in is not slower than the others."""
+    _dummy_hash()
 
 
 def dummy_verify(password: str) -> None:
     """Spend the same time as a real verification (no user enumeration by timing)."""
-    if "hash" not in _DUMMY:
-        _DUMMY["hash"] = hash_password("not-a-real-password")
-    verify_password(_DUMMY["hash"], password)
+    verify_password(_dummy_hash(), password)

@@ -3,51 +3,31 @@
 from __future__ import annotations
 
 from importlib import resources
+from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from steward import __version__
+from steward.accounts.oidc import OidcClient
+from steward.accounts.passwords import warm_up
 from steward.config import Settings, get_settings
 from steward.store.db import make_engine, session_factory
-from steward.web.api import delivery as delivery_api
 from steward.web.api import decisions as decisions_api
+from steward.web.api import delivery as delivery_api
 from steward.web.api import health
 from steward.web.api import ledger as ledger_api
 from steward.web.deps import LoginRequiredError
+from steward.web.security import Limiter, SecurityHeaders
 from steward.web.templating import render
 from steward.web.ui import access as access_ui
-from steward.web.ui import auth, home
+from steward.web.ui import account, admin, auth, home
 from steward.web.ui import ledger as ledger_ui
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
-
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/docs"):
-            # Swagger UI loads its own inline bootstrap script.
-            del response.headers["Content-Security-Policy"]
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
 
 def _wants_html(request: Request) -> bool:
@@ -67,15 +47,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        max_body_size=settings.max_request_bytes,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
-    app.add_middleware(SecurityHeaders)
+    app.state.login_limiter = Limiter(settings.rate_login_burst, settings.rate_login_per_minute / 60)
+    app.state.api_limiter = Limiter(settings.rate_api_burst, settings.rate_api_per_second)
+    app.state.oidc = OidcClient()
+    warm_up()
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("steward.web.ui") / "static")), name="static"
     )
-    for router in (health.router, auth.router, home.router):
+    for router in (health.router, auth.router, home.router, account.router, admin.router):
         app.include_router(router)
     app.include_router(ledger_ui.router)
     app.include_router(ledger_api.router)
@@ -85,16 +70,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
-        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
+        return RedirectResponse(f"{exc.target}?next={quote(exc.next_path, safe='/')}", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
-            title = {404: "Not found", 403: "Not allowed", 401: "Please sign in"}.get(
-                exc.status_code, "Error"
-            )
+            title = {
+                404: "Not found",
+                403: "Not allowed",
+                401: "Please sign in",
+                413: "Too large",
+                429: "Too many requests",
+            }.get(exc.status_code, "Error")
             message = exc.detail if isinstance(exc.detail, str) else title
-            return render(request, "error.html", {"title": title, "message": message}, exc.status_code)
+            page = render(request, "error.html", {"title": title, "message": message}, exc.status_code)
+            for name, value in (exc.headers or {}).items():
+                page.headers[name] = value
+            return page
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

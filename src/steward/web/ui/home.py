@@ -75,6 +75,11 @@ STEPS: dict[Role, list[NextStep]] = {
             "Every person and organization, per dataset, with basis and evidence.",
         ),
         NextStep("Triage data requests", "New requests wait here for their path and checklist."),
+        NextStep(
+            "People and accounts",
+            "Invite staff and partners, grant roles that end with employment or agreements, suspend.",
+            "/admin/accounts",
+        ),
     ],
     Role.REVIEW_PANEL_MEMBER: [NextStep("Open the next cycle's agenda", "Vote and comment on each request.")],
     Role.PARTNER_STAFF: [
