@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     #: First pause after ``login_max_failures``; doubles with each further failure, up to the cap.
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 3600
+    #: Every failed sign-in answers after at least this long, so timing does not tell why it failed.
+    login_failure_floor_ms: int = 250
     #: Roles that must use a second factor: district staff and whoever can export identifiable data.
     mfa_required_roles: list[str] = [
         "district_data_officer",

@@ -24,6 +24,7 @@ MODULES = (
     "convert",
     "generate",
     "policy",
+    "tokens",
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -202,6 +203,7 @@ def login(
     password: Annotated[str, Form(min_length=1, max_length=1000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    started = time.perf_counter()
     next_path = _safe_next(next)
     limiter: Limiter = request.app.state.login_limiter
     wait = limiter.hit("login", client_address(request), username.strip().lower())
@@ -221,6 +223,7 @@ def login(
         audit_account(
             db, "auth.login", result.account, outcome="denied", method="password", reason=result.outcome.value
         )
+        _pad(started, settings_of(request).login_failure_floor_ms)
         return _login_page(
             request,
             db,
@@ -231,6 +234,14 @@ def login(
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
     return _start_session(request, db, result.account, next_path, "password")
+
+
+def _pad(started: float, floor_ms: int) -> None:
+    """Hold a failure until ``floor_ms`` have passed (unknown user, wrong password and paused account
+    then take the same time; the extra bookkeeping of a known account is not visible)."""
+    left = floor_ms / 1000 - (time.perf_counter() - started)
+    if left > 0:
+        time.sleep(left)
 
 
 def _pending(db: Db, web_session: WebSession | None, stage: SessionStage) -> Account | None:
@@ -279,6 +290,7 @@ def mfa_check(
         )
         response.headers["Retry-After"] = retry_after(wait)
         return response
+    started = time.perf_counter()
     ok = False
     used = "totp"
     if not is_locked(db, account):
@@ -289,6 +301,7 @@ def mfa_check(
     if not ok:
         record_failure(db, account, settings)
         audit_account(db, "auth.mfa", account, outcome="denied")
+        _pad(started, settings.login_failure_floor_ms)
         if is_locked(db, account):
             web_session.revoked_at = now_utc()
             response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
