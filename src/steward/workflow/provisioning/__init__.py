@@ -1,0 +1,1 @@
+"""Vendor provisioning feeds: school-official contracts delivered as OneRoster bulk then deltas."""
