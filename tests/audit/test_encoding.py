@@ -31,7 +31,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
 def test_canonical_json_is_stable_under_key_order_and_round_trips(details: dict[str, object]) -> None:
     text = canonical_json(details)

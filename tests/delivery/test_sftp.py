@@ -21,6 +21,12 @@ from tests import factories as f
 from tests.delivery.conftest import World
 
 
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """The SFTP server's behaviour does not depend on the database (SQLite only)."""
+    return sqlite_engine
+
+
 async def _with_server(engine: Engine, world: World, client_work: object) -> object:
     server = await sftp.start(engine, world.data_dir, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

@@ -22,6 +22,12 @@ from tests.web.test_auth import sign_in
 
 
 @pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """HTTP behaviour does not depend on the database (SQLite only)."""
+    return sqlite_engine
+
+
+@pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> World:
     w = make_world(engine, tmp_path)
     with transaction(engine) as db:

@@ -27,6 +27,12 @@ from tests.web.test_auth import sign_in
 
 
 @pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """Page behaviour and visibility do not depend on the database (SQLite only)."""
+    return sqlite_engine
+
+
+@pytest.fixture
 def ids(engine: Engine) -> dict[str, int]:
     with transaction(engine) as db:
         district = f.org(db, "d1", "district", "Lakeside District")
@@ -178,3 +184,15 @@ def test_api_pages_with_cursor(client: TestClient, ids: dict[str, int]) -> None:
 def test_teacher_has_no_ledger(client: TestClient) -> None:
     _as(client, "tina", "teacher pass")
     assert client.get("/ledger").status_code == 404
+
+
+def test_officer_sees_who_could_see_at_any_instant(client: TestClient, ids: dict[str, int]) -> None:
+    _as(client, "olga", "officer pass")
+    now = client.get(f"/ledger/students/{ids['own']}")
+    assert now.status_code == 200
+    assert 'data-testid="could-see"' in now.text
+    assert "Pam Tester" in now.text  # the parent, through the guardianship
+    before = client.get(f"/ledger/students/{ids['own']}", params={"at": "1999-06-01"})
+    assert "Pam Tester" not in before.text  # the guardianship starts in 2000
+    bad = client.get(f"/ledger/students/{ids['own']}", params={"at": "yesterday"})
+    assert "not a date or ISO instant" in bad.text

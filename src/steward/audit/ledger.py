@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Table, insert, select
+from sqlalchemy import ColumnElement, Row, Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from steward.audit.encoding import EventActor, EventSpec
@@ -316,22 +316,23 @@ def page(db: Session, query: Select[DisclosureEntry], cursor: int | None, limit:
     return Page(rows, rows[-1].id if more and rows else None)
 
 
-def student_entries(db: Session, student: Student) -> list[DisclosureEntry]:
-    """Every ledger line of one student, newest first (a parent's page shows them all)."""
+def student_entries(db: Session, student: Student) -> list[Row[Any]]:
+    """Every ledger line of one student, newest first, as plain rows (a parent's page shows them
+    all; rows carry the same attribute names as ``DisclosureEntry``, without ORM overhead)."""
     return list(
-        db.scalars(
-            select(DisclosureEntry)
-            .where(DisclosureEntry.student_id == student.id)
-            .order_by(DisclosureEntry.disclosed_at.desc(), DisclosureEntry.id.desc())
+        db.execute(
+            select(_LEDGER)
+            .where(_LEDGER.c.student_id == student.id)
+            .order_by(_LEDGER.c.disclosed_at.desc(), _LEDGER.c.id.desc())
         )
     )
 
 
+_WORDS_BY_CODE = {basis.value: words for basis, words in BASIS_WORDS.items()}
+
+
 def basis_words(code: str) -> str:
-    try:
-        return BASIS_WORDS[LegalBasis(code)]
-    except ValueError:
-        return code
+    return _WORDS_BY_CODE.get(code, code)
 
 
 def record_label(entry: DisclosureEntry) -> str:

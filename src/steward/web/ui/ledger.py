@@ -7,13 +7,14 @@ parent cannot reach another child's ledger by changing the id in the address.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,11 +37,32 @@ from steward.audit.ledger import (
 from steward.audit.models import DisclosureEntry
 from steward.domain.orgs import Role
 from steward.domain.principal import Principal
+from steward.store.access import parse_instant, who_can_see
 from steward.store.models import Organization, Student
 from steward.web.deps import Db, PagePrincipal
 from steward.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+
+class NotVisibleError(Exception):
+    """What the viewer may not see, or what does not exist: both answer the same 404 page."""
+
+
+def answers_404(route: Callable[..., Response]) -> Callable[..., Response]:
+    """Render the 404 page inside the route, while the request's session is still open."""
+
+    @functools.wraps(route)
+    def wrapper(**kwargs: Any) -> Response:
+        try:
+            return route(**kwargs)
+        except NotVisibleError:
+            request: Request = kwargs["request"]
+            context = {"title": "Not found", "message": "Not found", "principal": kwargs.get("principal")}
+            return render(request, "error.html", context, 404)
+
+    return wrapper
+
 
 PAGE_SIZE = 200
 CHANNELS = {
@@ -74,12 +96,12 @@ class Line:
 
 
 def _when(instant: datetime, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    t = instant.astimezone(tz)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d} {t.tzname()}"
 
 
-def _lines(
-    entries: list[DisclosureEntry], tz: ZoneInfo, students: dict[int, str] | None = None
-) -> list[Line]:
+def _lines(entries: Sequence[Any], tz: ZoneInfo, students: dict[int, str] | None = None) -> list[Line]:
+    """Format ``DisclosureEntry`` objects or ledger rows (same attribute names) for a page."""
     lines = []
     for e in entries:
         refs = []
@@ -119,7 +141,7 @@ def _org_name(db: Session, principal: Principal) -> str:
 def _officer_district(principal: Principal) -> int:
     district = district_scope(principal)
     if district is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotVisibleError
     return district
 
 
@@ -154,6 +176,7 @@ def _csv(request: Request, name: str, query: Any) -> Response:
 
 
 @router.get("/ledger")
+@answers_404
 def ledger_home(
     request: Request,
     db: Db,
@@ -200,21 +223,67 @@ def _student_names(db: Session, entries: list[DisclosureEntry]) -> dict[int, str
     }
 
 
+@dataclass(frozen=True, slots=True)
+class CouldSee:
+    """One person who could see the student at an instant, with what and why."""
+
+    who: str
+    role: str
+    organization: str
+    items: list[tuple[str, str, str]]
+
+
+def _who_could_see(db: Session, student: Student, at: str | None, tz: ZoneInfo) -> dict[str, Any]:
+    """The decision engine's answer for any instant (time travel), grouped by person."""
+    try:
+        instant = parse_instant(at, str(tz))
+    except ValueError as exc:
+        return {"who_error": str(exc), "who_at": at or ""}
+    result = who_can_see(db, student.id, instant)
+    people: dict[int, CouldSee] = {}
+    for access in result.accesses:
+        entry = people.setdefault(
+            access.person_id,
+            CouldSee(
+                access.person_name or access.person_code,
+                access.role.replace("_", " "),
+                access.org_code or "",
+                [],
+            ),
+        )
+        decision = access.decision
+        basis = decision.basis.display() if decision.basis is not None else ""
+        entry.items.append((access.dataset.value, basis, ", ".join(decision.evidence)))
+    return {
+        "who_could_see": list(people.values()),
+        "who_at": at or "",
+        "who_when": _when(result.at, tz),
+        "who_directory": result.directory is not None,
+    }
+
+
 @router.get("/ledger/students/{student_id}")
-def student_ledger(request: Request, db: Db, principal: PagePrincipal, student_id: int) -> Response:
-    """Who has seen or received this student's data, when and why (printable)."""
+@answers_404
+def student_ledger(
+    request: Request, db: Db, principal: PagePrincipal, student_id: int, at: str | None = None
+) -> Response:
+    """Who has seen or received this student's data, when and why (printable); for the district
+    officer also who *could* see it at any instant (``at``: a date or ISO time; default now)."""
     student = visible_student(db, principal, student_id)
     if student is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotVisibleError
     entries = student_entries(db, student)
     tz = district_timezone(db, student.district_id)
     lines = _lines(entries, tz)
     _audit_read(db, principal, student.district_id, "ledger.view", student_id=student.id)
     district = db.get(Organization, student.district_id)
+    is_officer = principal.role is Role.DISTRICT_DATA_OFFICER
+    could_see = _who_could_see(db, student, at, tz) if is_officer else {}
     return render(
         request,
         "ledger_student.html",
         {
+            **could_see,
             "principal": principal,
             "org_name": _org_name(db, principal),
             "student": student,
@@ -222,7 +291,7 @@ def student_ledger(request: Request, db: Db, principal: PagePrincipal, student_i
             "lines": lines,
             "required_count": sum(1 for line in lines if line.required),
             "exempt_count": sum(1 for line in lines if not line.required),
-            "is_officer": principal.role is Role.DISTRICT_DATA_OFFICER,
+            "is_officer": is_officer,
             "record_label": RECORD_LABEL,
             "exempt_label": EXEMPT_LABEL,
         },
@@ -230,10 +299,11 @@ def student_ledger(request: Request, db: Db, principal: PagePrincipal, student_i
 
 
 @router.get("/ledger/students/{student_id}/export.csv")
+@answers_404
 def student_ledger_csv(request: Request, db: Db, principal: PagePrincipal, student_id: int) -> Response:
     student = visible_student(db, principal, student_id)
     if student is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotVisibleError
     _audit_read(db, principal, student.district_id, "ledger.export", student_id=student.id)
     return _csv(
         request,
@@ -245,11 +315,12 @@ def student_ledger_csv(request: Request, db: Db, principal: PagePrincipal, stude
 def _recipient(db: Session, org_id: int) -> Organization:
     org = db.get(Organization, org_id)
     if org is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotVisibleError
     return org
 
 
 @router.get("/ledger/recipients/{org_id}")
+@answers_404
 def recipient_ledger(
     request: Request, db: Db, principal: PagePrincipal, org_id: int, cursor: int | None = None
 ) -> Response:
@@ -264,6 +335,7 @@ def recipient_ledger(
 
 
 @router.get("/ledger/recipients/{org_id}/export.csv")
+@answers_404
 def recipient_ledger_csv(request: Request, db: Db, principal: PagePrincipal, org_id: int) -> Response:
     district = _officer_district(principal)
     org = _recipient(db, org_id)
@@ -272,6 +344,7 @@ def recipient_ledger_csv(request: Request, db: Db, principal: PagePrincipal, org
 
 
 @router.get("/ledger/agreements/{agreement_id}")
+@answers_404
 def agreement_ledger(
     request: Request, db: Db, principal: PagePrincipal, agreement_id: int, cursor: int | None = None
 ) -> Response:
@@ -290,6 +363,7 @@ def agreement_ledger(
 
 
 @router.get("/ledger/agreements/{agreement_id}/export.csv")
+@answers_404
 def agreement_ledger_csv(request: Request, db: Db, principal: PagePrincipal, agreement_id: int) -> Response:
     district = _officer_district(principal)
     _audit_read(db, principal, district, "ledger.export", agreement=agreement_id)
