@@ -28,6 +28,7 @@ from steward.web.templating import render
 from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
 from steward.web.ui import ledger as ledger_ui
+from steward.web.ui import transfers as transfers_ui
 
 
 def _wants_html(request: Request) -> bool:
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(decisions_api.router)
     app.include_router(access_ui.router)
     app.include_router(delivery_api.router)
+    app.include_router(transfers_ui.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:

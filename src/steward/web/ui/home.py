@@ -63,6 +63,7 @@ STEPS: dict[Role, list[NextStep]] = {
         NextStep(
             "Request an incoming student's records",
             "By state ID, name and birth date; the sending district is asked.",
+            "/transfers",
         )
     ],
     Role.DISTRICT_DATA_OFFICER: [
