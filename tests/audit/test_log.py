@@ -203,3 +203,13 @@ def test_parallel_verification_finds_the_same_first_break(
         (p.kind, p.event_id, p.seq) for p in serial.problems
     ]
     assert parallel.ok is (damage == "none")
+
+
+def test_a_large_batch_keeps_ids_in_sequence_order(engine: Engine) -> None:
+    district = _district(engine)
+    ids = _events(engine, district, 150)  # above the COPY threshold on PostgreSQL
+    with Session(engine) as db:
+        rows = list(db.execute(select(AuditEvent.id, AuditEvent.seq).order_by(AuditEvent.seq)))
+    assert [r.id for r in rows] == ids
+    assert [r.seq for r in rows] == list(range(1, 151))
+    assert verify(engine).ok

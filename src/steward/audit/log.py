@@ -22,6 +22,7 @@ from steward.store.base import now_utc
 from steward.store.upsert import upsert
 
 _EVENTS = cast(Table, AuditEvent.__table__)
+COPY_THRESHOLD = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,6 @@ def append_many(db: Session, specs: Sequence[EventSpec]) -> list[Appended]:
     Chains are locked in sorted key order, so two transactions touching the same chains cannot
     deadlock each other.
     """
-    for spec in specs:
-        spec.validate()
     now = now_utc()
     by_chain: dict[str, list[int]] = {}
     for index, spec in enumerate(specs):
@@ -66,9 +65,7 @@ def append_many(db: Session, specs: Sequence[EventSpec]) -> list[Appended]:
             prev = chain_hash(prev, body)
             rows.append({"chain_id": chain_id, "body": body, "hash": prev})
             placed.append((index, seq, prev, at))
-        ids = db.execute(
-            insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
+        ids = _insert(db, chain_id, first_seq, rows)
         for (index, seq, digest, at), event_id in zip(placed, ids, strict=True):
             results[index] = Appended(event_id, key, seq, digest, at)
         db.execute(
@@ -78,6 +75,29 @@ def append_many(db: Session, specs: Sequence[EventSpec]) -> list[Appended]:
             .execution_options(synchronize_session=False)
         )
     return [r for r in results if r is not None]
+
+
+def _insert(db: Session, chain_id: int, first_seq: int, rows: list[dict[str, object]]) -> list[int]:
+    """Insert one chain's new events; their ids in sequence order.
+
+    Large batches on PostgreSQL go through COPY (several times faster than a multi-row INSERT) in
+    the session's own transaction; the ids are then read back by sequence number.
+    """
+    if len(rows) >= COPY_THRESHOLD and db.get_bind().dialect.name == "postgresql":
+        driver = db.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            with cursor.copy("COPY audit_events (chain_id, body, hash) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((chain_id, row["body"], row["hash"]))
+            cursor.execute(
+                "SELECT id FROM audit_events WHERE chain_id = %s AND seq BETWEEN %s AND %s ORDER BY seq",
+                (chain_id, first_seq, first_seq + len(rows) - 1),
+            )
+            return [int(r[0]) for r in cursor.fetchall()]
+    return list(
+        db.execute(insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True), rows).scalars()
+    )
 
 
 def _reserve(
