@@ -189,3 +189,19 @@ def test_csv_cells_never_start_a_formula(value: str) -> None:
     cell = csv_cell(value)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert cell.removeprefix("'") == value or cell == value
+
+
+def test_a_large_disclosure_writes_every_line(engine: Engine, world: dict[str, int]) -> None:
+    with transaction(engine) as db:
+        district = db.get(Organization, world["d1"])
+        assert district is not None
+        students = [f.student(db, district, f"bulk-{n}").id for n in range(120)]
+        record_disclosure(
+            db, Recipient.organization(db, world["partner"]), students, [Dataset.GRADES], LegalBasis.STUDIES
+        )
+    with Session(engine) as db:
+        lines = list(db.scalars(select(DisclosureEntry).order_by(DisclosureEntry.student_id)))
+        assert [line.student_id for line in lines] == students
+        assert lines[0].datasets == ["grades"]
+        assert lines[0].disclosed_at.tzinfo is not None
+    assert verify(engine).ok  # every line matches its event, dates included

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, Row, Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from steward.audit.encoding import EventActor, EventSpec
-from steward.audit.log import Appended, append_many
+from steward.audit.log import COPY_THRESHOLD, Appended, append_many
 from steward.audit.models import DisclosureEntry
 from steward.domain.datasets import Dataset
 from steward.domain.legal import LegalBasis
@@ -209,11 +210,36 @@ def record_disclosure(
                 }
             )
             if len(rows) >= _CHUNK:
-                db.execute(insert(_LEDGER), rows)
+                _insert_lines(db, rows)
                 rows = []
     if rows:
-        db.execute(insert(_LEDGER), rows)
+        _insert_lines(db, rows)
     return appended
+
+
+def _insert_lines(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Ledger lines in bulk: COPY on PostgreSQL for large disclosures, a multi-row INSERT otherwise."""
+    if len(rows) < COPY_THRESHOLD or db.get_bind().dialect.name != "postgresql":
+        db.execute(insert(_LEDGER), rows)
+        return
+    columns = list(rows[0])
+    driver = db.connection().connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY disclosure_ledger ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(v)
+                    if name == "datasets"
+                    else v.astimezone(UTC).replace(tzinfo=None)
+                    if isinstance(v, datetime)
+                    else v
+                    for name, v in row.items()
+                ]
+            )
 
 
 # --- reading -------------------------------------------------------------------------------------
