@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from steward.domain.datasets import PROVISIONING_DATASETS, Dataset
 from steward.domain.legal import LegalBasis
 from steward.domain.orgs import RegistrationStatus, Role
-from steward.domain.time import DEFAULT_TIMEZONE, SchoolYear, local_date, utc
+from steward.domain.time import DEFAULT_TIMEZONE, Interval, SchoolYear, local_date, utc
 from steward.policy.decision import BASIS_RANK, Actor, Form
 from steward.policy.evaluator import ORGLESS_ROLES
 from steward.policy.facts import (
@@ -52,6 +52,8 @@ from steward.policy.facts import (
     FactBase,
     OptOutKind,
     OrgFact,
+    RoleFact,
+    TrainingFact,
 )
 from steward.policy.rules.agency import AGENCY_AGREEMENTS
 from steward.policy.rules.common import Ask, adult_cutoff, district_of, valid_role
@@ -67,7 +69,7 @@ from steward.policy.rules.research import (
 )
 from steward.policy.tenant import TenantPolicy
 from steward.store.base import Instant
-from steward.store.fact_loader import load_districts, load_facts
+from steward.store.fact_loader import ROLE_VALUES, agreement_fact, load_districts, org_fact
 from steward.store.models import (
     Guardianship,
     Organization,
@@ -79,6 +81,7 @@ from steward.store.models import (
     Student,
 )
 from steward.workflow.models import (
+    Agreement,
     Consent,
     ConsentDataset,
     DependencyRecord,
@@ -88,6 +91,7 @@ from steward.workflow.models import (
     GrantDataset,
     GrantStudent,
     OptOut,
+    Training,
 )
 
 Db = Session | Connection
@@ -634,19 +638,52 @@ class _Compiler:
 # -- public API ---------------------------------------------------------------------------------------
 
 
+#: Roles whose rules read agreements and trainings at the principal level.
+_PAPERWORK_ROLES = frozenset(
+    {
+        Role.PARTNER_STAFF.value,
+        Role.RESEARCHER.value,
+        Role.VENDOR_INTEGRATION.value,
+        Role.AGENCY_ANALYST.value,
+    }
+)
+
+
 def _scope(db: Db, person_id: int, at: datetime, form: Form, purpose: str) -> _Scope:
-    """The principal-level facts, loaded fresh (nothing cached: a revocation is seen at once)."""
-    facts = load_facts(db, person_ids=[person_id])
+    """The principal-level facts, loaded fresh (nothing cached: a revocation is seen at once):
+    the person's roles and their organizations, every district with its tenant policy, and the
+    agreements and trainings only when a role reads them."""
+    ra, org, tr, ag = RA, ORG, Training.__table__, Agreement.__table__
+    role_rows = db.execute(select(ra).where(ra.c.person_id == person_id)).all()
+    roles = [
+        RoleFact(
+            str(r.id),
+            str(r.person_id),
+            Role(r.role),
+            str(r.organization_id),
+            Interval(r.valid_from, r.valid_to),
+        )
+        for r in role_rows
+        if r.role in ROLE_VALUES
+    ]
     districts, tenants = load_districts(db)
-    known = {o.id for o in facts.orgs}
-    facts = FactBase(
-        orgs=[*facts.orgs, *(d for d in districts if d.id not in known)],
-        people=facts.people,
-        roles=facts.roles,
-        trainings=facts.trainings,
-        agreements=facts.agreements,
-        tenants=tenants,
-    )
+    known = {d.id for d in districts}
+    org_ids = sorted({r.organization_id for r in role_rows if str(r.organization_id) not in known})
+    orgs = [*districts]
+    if org_ids:
+        orgs += [org_fact(r) for r in db.execute(select(org).where(org.c.id.in_(org_ids)))]
+    trainings: list[TrainingFact] = []
+    agreements: list[AgreementFact] = []
+    paper_orgs = sorted({r.organization_id for r in role_rows if r.role in _PAPERWORK_ROLES})
+    if paper_orgs:
+        trainings = [
+            TrainingFact(str(r.id), str(r.person_id), Interval(r.valid_from, r.valid_to), r.school_year)
+            for r in db.execute(select(tr).where(tr.c.person_id == person_id))
+        ]
+        agreements = [
+            agreement_fact(r) for r in db.execute(select(ag).where(ag.c.organization_id.in_(paper_orgs)))
+        ]
+    facts = FactBase(orgs=orgs, roles=roles, trainings=trainings, agreements=agreements, tenants=tenants)
     return _Scope(facts, districts, utc(at), form, purpose)
 
 
@@ -728,30 +765,43 @@ def _collect(
         stmt = stmt.limit(limit + 1)
     rows = db.execute(stmt, {"at": at}).all()
     more = limit is not None and len(rows) > limit
-    students: list[VisibleStudent] = []
-    for student_id, text in rows[:limit] if limit is not None else rows:
-        bucket: dict[Dataset, LegalBasis] = {}
-        for pair in str(text).split(","):
-            dataset, _, basis = pair.partition(":")
-            _merge(bucket, dataset, LegalBasis(basis), wanted)
-        if bucket:
-            students.append(VisibleStudent(int(student_id), _ordered(bucket)))
+    order = [d for d in Dataset if d in wanted]
+    fold = _Folder(order)
+    students = [
+        VisibleStudent(int(student_id), datasets)
+        for student_id, text in (rows[:limit] if limit is not None else rows)
+        if (datasets := fold(str(text)))
+    ]
     return students, more
 
 
-def _ordered(bucket: dict[Dataset, LegalBasis]) -> dict[Dataset, LegalBasis]:
-    return {d: bucket[d] for d in Dataset if d in bucket}
+_BASES = {b.value: b for b in LegalBasis}
 
 
-def _merge(
-    bucket: dict[Dataset, LegalBasis], dataset: str, basis: LegalBasis, wanted: frozenset[Dataset]
-) -> None:
-    targets = wanted if dataset == ALL else (Dataset(dataset),)
-    for d in targets:
-        if d in wanted:
-            held = bucket.get(d)
-            if held is None or BASIS_RANK[basis] < BASIS_RANK[held]:
-                bucket[d] = basis
+class _Folder:
+    """``'*:school_official,directory:directory_information'`` to ``{dataset: best basis}``, in
+    dataset order; memoised, as a page repeats few distinct combinations."""
+
+    def __init__(self, order: list[Dataset]) -> None:
+        self.order = order
+        self.known = {d.value: d for d in order}
+        self.memo: dict[str, dict[Dataset, LegalBasis]] = {}
+
+    def __call__(self, text: str) -> dict[Dataset, LegalBasis]:
+        found = self.memo.get(text)
+        if found is None:
+            best: dict[Dataset, LegalBasis] = {}
+            for pair in text.split(","):
+                name, _, code = pair.partition(":")
+                basis = _BASES[code]
+                targets = self.order if name == ALL else ([self.known[name]] if name in self.known else [])
+                for d in targets:
+                    held = best.get(d)
+                    if held is None or BASIS_RANK[basis] < BASIS_RANK[held]:
+                        best[d] = basis
+            found = {d: best[d] for d in self.order if d in best}
+            self.memo[text] = found
+        return dict(found)
 
 
 def visible_students(

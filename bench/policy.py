@@ -1,0 +1,530 @@
+"""Benchmark: the decision engine on a generated region; prints JSON figures.
+
+Generates a region with ``steward.demo.generator`` (default 1,000,000 students in 7 districts),
+imports it with the CEDARS importer into SQLite (and, for PostgreSQL, into a throw-away cluster
+started as ``tests/pg.py`` does), adds paperwork (a partner with 500 consented and granted
+students), then measures:
+
+- point decisions in process (pure ``decide`` over loaded facts), p50/p99;
+- point decisions from the database (load the facts, then decide), p50/p99, per backend;
+- the visible set (SQL) of a teacher, of a partner with 500 consented students and of the
+  principal of the school closest to 2,000 students, per backend;
+- who-can-see latency, per backend;
+- ``POST /api/v1/decisions`` throughput with batching (uvicorn, 2 workers, SQLite).
+
+The generated region and the SQLite database are cached under ``bench/out/policy/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.pg: the same throw-away PostgreSQL cluster as the tests
+
+from sqlalchemy import Engine, func, select, text  # noqa: E402
+
+from steward.domain.datasets import Dataset  # noqa: E402
+from steward.domain.orgs import Role  # noqa: E402
+from steward.domain.time import local_midnight  # noqa: E402
+from steward.policy import Actor, decide  # noqa: E402
+from steward.store.db import make_engine, migrate, transaction  # noqa: E402
+
+AT = datetime(2025, 10, 15, 17, 0, tzinfo=UTC)  # 10:00 in Seattle, school year 2025-26
+END_YEAR = 2026
+REGION = "bench-region"
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def stats(samples: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "n": len(ordered),
+        "p50_ms": ms(ordered[len(ordered) // 2]),
+        "p99_ms": ms(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]),
+        "mean_ms": ms(statistics.fmean(ordered)),
+    }
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, float], Any]:
+    result = fn()  # warm
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - started)
+    return stats(samples), result
+
+
+# -- region ------------------------------------------------------------------------------------------
+
+
+def ensure_region(out: Path, students: int, districts: int, years: int, seed: int) -> Path:
+    region = out / f"region-{students}-{districts}-{years}-{seed}"
+    done = region / ".complete"
+    if not done.exists():
+        from steward.demo.generator import generate
+
+        if region.exists():
+            import shutil
+
+            shutil.rmtree(region)
+        region.mkdir(parents=True)
+        started = time.perf_counter()
+        generate(region, districts, students, years, seed, end_year=END_YEAR)
+        done.write_text(f"{time.perf_counter() - started:.1f}\n")
+    return region
+
+
+def import_region(engine: Engine, region: Path) -> float:
+    from steward.demo.seed import ensure_region as ensure_region_row
+    from steward.store.cedars_drop import import_cedars_drop
+
+    started = time.perf_counter()
+    with transaction(engine) as db:
+        ensure_region_row(db, REGION)
+    for drop in sorted(p for p in region.iterdir() if p.is_dir()):
+        import_cedars_drop(engine, drop, drop.name, region_code=REGION)
+    return time.perf_counter() - started
+
+
+def add_paperwork(engine: Engine, consented: int) -> dict[str, Any]:
+    """A registered partner with an executed DSA, a trained staff member, and ``consented``
+    students of the first district with a guardian's consent and a district grant."""
+    from steward.accounts.service import create_account
+    from steward.store.models import (
+        Guardianship,
+        Organization,
+        Person,
+        RoleAssignment,
+        SchoolEnrollment,
+        Student,
+    )
+    from steward.workflow.models import (
+        Agreement,
+        Consent,
+        ConsentDataset,
+        Grant,
+        GrantDataset,
+        GrantStudent,
+        Training,
+    )
+
+    year_start = local_midnight(date(2025, 7, 1))
+    year_end = local_midnight(date(2026, 7, 1))
+    with transaction(engine) as db:
+        existing = db.scalar(select(Organization.id).where(Organization.code == "bench-cbo"))
+        if existing is not None:
+            partner_person = db.scalar(select(Person.id).where(Person.code == "bench-partner"))
+            return {"partner_person": partner_person}
+        district = db.scalar(
+            select(Organization).where(Organization.kind == "district").order_by(Organization.id).limit(1)
+        )
+        assert district is not None
+        cbo = Organization(
+            code="bench-cbo",
+            kind="partner",
+            name="Bench Tutoring",
+            state="WA",
+            registration_status="registered",
+        )
+        db.add(cbo)
+        person = Person(code="bench-partner", given_name="Bench", family_name="Partner")
+        db.add(person)
+        db.flush()
+        db.add(
+            RoleAssignment(
+                person_id=person.id, role="partner_staff", organization_id=cbo.id, valid_from=year_start
+            )
+        )
+        db.add(Training(person_id=person.id, valid_from=year_start, valid_to=year_end, school_year=END_YEAR))
+        db.add(
+            Agreement(
+                code="DSA-BENCH",
+                kind="dsa",
+                organization_id=cbo.id,
+                district_id=district.id,
+                status="executed",
+                school_year=END_YEAR,
+                datasets=["attendance", "assessment", "grades"],
+                valid_from=year_start,
+                valid_to=year_end,
+            )
+        )
+        rows = db.execute(
+            select(Student.id, Guardianship.person_id)
+            .join(SchoolEnrollment, SchoolEnrollment.student_id == Student.id)
+            .join(Guardianship, Guardianship.student_id == Student.id)
+            .where(
+                Student.district_id == district.id,
+                SchoolEnrollment.valid_from <= AT,
+                (SchoolEnrollment.valid_to.is_(None)) | (SchoolEnrollment.valid_to > AT),
+                Guardianship.valid_from <= local_midnight(date(2025, 8, 20)),
+                Guardianship.restricted.is_(False),
+                Student.birth_date > date(2008, 1, 1),
+            )
+            .order_by(Student.id)
+            .limit(consented * 3)
+        ).all()
+        chosen: dict[int, int] = {}
+        for student_id, guardian in rows:
+            chosen.setdefault(student_id, guardian)
+            if len(chosen) == consented:
+                break
+        grant = Grant(code="G-BENCH", district_id=district.id, organization_id=cbo.id, valid_from=year_start)
+        db.add(grant)
+        db.flush()
+        for n, (student_id, guardian) in enumerate(sorted(chosen.items())):
+            consent = Consent(
+                code=f"C-BENCH-{n}",
+                student_id=student_id,
+                organization_id=cbo.id,
+                signed_by_person_id=guardian,
+                signed_on=date(2025, 8, 20),
+                signed_at=local_midnight(date(2025, 8, 20)),
+                purpose="tutoring",
+                status="verified",
+                valid_from=local_midnight(date(2025, 8, 20)),
+                valid_to=year_end,
+            )
+            db.add(consent)
+            db.flush()
+            db.add_all([ConsentDataset(consent_id=consent.id, dataset=d) for d in ("attendance", "grades")])
+            db.add(GrantStudent(grant_id=grant.id, student_id=student_id))
+        db.add_all(
+            [GrantDataset(grant_id=grant.id, dataset=d) for d in ("attendance", "grades", "assessment")]
+        )
+        # A teacher account for the HTTP benchmark.
+        # (the generated roles ended with the last school year: the account needs one in force now
+        # to sign in; it changes nothing on the benchmark's instant, where a teacher role holds)
+        from steward.store.models import StaffAssignment
+
+        teacher = pick_teacher(db)
+        school = db.scalar(
+            select(StaffAssignment.organization_id).where(StaffAssignment.person_id == teacher)
+        )
+        db.add(
+            RoleAssignment(person_id=teacher, role="teacher", organization_id=school, valid_from=year_start)
+        )
+        create_account(db, db.get_one(Person, teacher), "bench-teacher", "bench teacher password")
+        return {"partner_person": person.id, "consented": len(chosen)}
+
+
+def pick_teacher(db: Any) -> int:
+    """A teacher whose sections this year hold about 150 students (the closest)."""
+    from steward.store.models import Section, SectionEnrollment, StaffAssignment
+
+    counts = db.execute(
+        select(StaffAssignment.person_id, func.count(func.distinct(SectionEnrollment.student_id)).label("n"))
+        .join(Section, Section.id == StaffAssignment.section_id)
+        .join(SectionEnrollment, SectionEnrollment.section_id == Section.id)
+        .where(Section.school_year == END_YEAR)
+        .group_by(StaffAssignment.person_id)
+    ).all()
+    return int(min(counts, key=lambda r: (abs(r.n - 150), r.person_id)).person_id)
+
+
+def pick_principal(db: Any) -> tuple[int, int, int]:
+    """(person, school, enrolled) for the principal of the school closest to 2,000 students."""
+    from steward.store.models import RoleAssignment, SchoolEnrollment
+
+    sizes = db.execute(
+        select(SchoolEnrollment.school_id, func.count(func.distinct(SchoolEnrollment.student_id)).label("n"))
+        .where(
+            SchoolEnrollment.valid_from <= AT,
+            (SchoolEnrollment.valid_to.is_(None)) | (SchoolEnrollment.valid_to > AT),
+        )
+        .group_by(SchoolEnrollment.school_id)
+    ).all()
+    principals = {
+        r.organization_id: r.person_id
+        for r in db.execute(
+            select(RoleAssignment.organization_id, RoleAssignment.person_id).where(
+                RoleAssignment.role == "principal"
+            )
+        )
+    }
+    candidates = [s for s in sizes if s.school_id in principals]
+    if not candidates:
+        raise SystemExit("the generated region has no principal")
+    best = min(candidates, key=lambda s: abs(s.n - 2000))
+    return principals[best.school_id], best.school_id, best.n
+
+
+# -- measurements -------------------------------------------------------------------------------------
+
+
+def measure_backend(engine: Engine, repeat: int, rng: random.Random) -> dict[str, Any]:
+    from steward.store.access import check, who_can_see
+    from steward.store.fact_loader import load_facts
+    from steward.store.models import RoleAssignment, SectionEnrollment, StaffAssignment, Student
+    from steward.store.visibility import visible_students
+
+    out: dict[str, Any] = {}
+    with engine.connect() as db:
+        teacher = pick_teacher(db)
+        principal, school, enrolled = pick_principal(db)
+        partner = db.scalar(text("SELECT id FROM people WHERE code = 'bench-partner'"))
+        teacher_role = db.execute(
+            select(RoleAssignment).where(
+                RoleAssignment.person_id == teacher, RoleAssignment.role == "teacher"
+            )
+        ).first()
+        assert teacher_role is not None
+        teacher_actor = Actor(str(teacher), Role.TEACHER, str(teacher_role.organization_id))
+        principal_actor = Actor(str(principal), Role.PRINCIPAL, str(school))
+        cbo = db.scalar(text("SELECT id FROM organizations WHERE code = 'bench-cbo'"))
+        partner_actor = Actor(str(partner), Role.PARTNER_STAFF, str(cbo))
+
+        def visible(actor: Actor) -> Callable[[], int]:
+            def run() -> int:
+                page = visible_students(
+                    db, int(actor.person), AT, actor=actor, directory_information=False, limit=5000
+                )
+                return len(page.students)
+
+            return run
+
+        for name, actor in (
+            ("teacher", teacher_actor),
+            ("partner_500", partner_actor),
+            ("principal", principal_actor),
+        ):
+            figures, count = timed(visible(actor), repeat)
+            out[f"visible_set_{name}"] = {**figures, "students": count}
+        out["visible_set_principal"]["school_enrolled"] = enrolled
+
+        max_id = int(db.scalar(select(func.max(Student.id))) or 1)
+        sample = [rng.randint(1, max_id) for _ in range(repeat)]
+        section_students = [
+            int(r[0])
+            for r in db.execute(
+                select(SectionEnrollment.student_id)
+                .join(StaffAssignment, StaffAssignment.section_id == SectionEnrollment.section_id)
+                .where(StaffAssignment.person_id == teacher)
+                .limit(200)
+            )
+        ]
+        samples = []
+        for i in range(repeat):
+            student = section_students[i % len(section_students)] if i % 2 else sample[i]
+            dataset = list(Dataset)[i % len(Dataset)]
+            started = time.perf_counter()
+            check(db, teacher, student, dataset, AT)
+            samples.append(time.perf_counter() - started)
+        out["point_decision_from_db"] = stats(samples)
+
+        samples = []
+        who_samples = sample[: max(20, repeat // 5)]
+        for student in who_samples:
+            started = time.perf_counter()
+            who_can_see(db, student, AT)
+            samples.append(time.perf_counter() - started)
+        out["who_can_see"] = stats(samples)
+
+        # In process: facts of 2,000 students and the three principals loaded once, then decide.
+        students = sorted(set(section_students) | set(sample[:1800]))
+        facts = load_facts(db, [teacher, principal, int(partner)], students, [int(cbo)])
+        actors = [teacher_actor, principal_actor, partner_actor]
+        calls = [
+            (actors[i % 3], str(students[i % len(students)]), list(Dataset)[i % len(Dataset)])
+            for i in range(20000)
+        ]
+        samples = []
+        for actor, student, dataset in calls:
+            started = time.perf_counter()
+            decide(facts, actor, student, dataset, at=AT)
+            samples.append(time.perf_counter() - started)
+        out["point_decision_in_process"] = stats(samples)
+    return out
+
+
+def measure_http(url: str, batch: int, requests: int, clients: int) -> dict[str, Any]:
+    """``POST /api/v1/decisions`` throughput: uvicorn with 2 workers, ``clients`` concurrent
+    clients each sending batches of ``batch`` checks for the teacher's students."""
+    import httpx
+
+    port = 8700 + os.getpid() % 200
+    env = {**os.environ, "STEWARD_DATABASE_URL": url, "STEWARD_SECRET_KEY": "bench-secret"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "steward.web.app:create_app", "--factory", "--workers", "2",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.3)
+        engine = make_engine(url)
+        with engine.connect() as db:
+            teacher = pick_teacher(db)
+            from steward.store.models import SectionEnrollment, StaffAssignment
+
+            students = [
+                int(r[0])
+                for r in db.execute(
+                    select(SectionEnrollment.student_id)
+                    .join(StaffAssignment, StaffAssignment.section_id == SectionEnrollment.section_id)
+                    .where(StaffAssignment.person_id == teacher)
+                )
+            ]
+        engine.dispose()
+        checks = [
+            {"student": students[i % len(students)], "dataset": list(Dataset)[i % len(Dataset)].value}
+            for i in range(batch)
+        ]
+        payload = {"checks": checks, "at": AT.isoformat()}
+
+        def session() -> httpx.Client:
+            client = httpx.Client(base_url=base, timeout=120)
+            login = client.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+            assert token, "no CSRF token on the sign-in page"
+            form = {"username": "bench-teacher", "password": "bench teacher password"}
+            answer = client.post("/login", data={**form, "csrf_token": token.group(1), "next": "/"})
+            if answer.headers.get("location", "").startswith("/role"):
+                page = client.get("/role")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                choices = re.findall(r'value="(\d+)"[^>]*>\s*<label[^>]*>([^<]*)<', page.text)
+                teaching = [value for value, label in choices if "teacher" in label.lower()]
+                assert token, "no CSRF token on the role page"
+                assert teaching, "no teacher role to choose"
+                client.post("/role", data={"role_assignment_id": teaching[0], "csrf_token": token.group(1)})
+            return client
+
+        sessions = [session() for _ in range(clients)]
+        warm = sessions[0].post("/api/v1/decisions", json=payload)
+        if warm.status_code != 200:
+            raise SystemExit(f"POST /api/v1/decisions: {warm.status_code} {warm.text[:300]}")
+        allowed = sum(d["allowed"] for d in warm.json()["decisions"])
+        done = [0]
+        lock = threading.Lock()
+
+        def worker(client: httpx.Client, n: int) -> None:
+            for _ in range(n):
+                response = client.post("/api/v1/decisions", json=payload)
+                response.raise_for_status()
+                with lock:
+                    done[0] += len(response.json()["decisions"])
+
+        per = max(1, requests // clients)
+        threads = [threading.Thread(target=worker, args=(c, per)) for c in sessions]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - started
+        return {
+            "batch": batch,
+            "requests": per * clients,
+            "clients": clients,
+            "workers": 2,
+            "decisions": done[0],
+            "seconds": round(seconds, 3),
+            "decisions_per_second": round(done[0] / seconds, 1),
+            "allowed_in_batch": allowed,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=1_000_000)
+    parser.add_argument("--districts", type=int, default=7)
+    parser.add_argument("--years", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=200, help="timed repetitions per figure")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP throughput figure")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "policy")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {
+        "students": args.students,
+        "districts": args.districts,
+        "years": args.years,
+        "at": AT.isoformat(),
+        "cpus": os.cpu_count(),
+    }
+    started = time.perf_counter()
+    region = ensure_region(args.out, args.students, args.districts, args.years, args.seed)
+    figures["generate_seconds"] = float((region / ".complete").read_text())
+    sqlite_path = args.out / f"steward-{region.name}.db"
+    sqlite_url = f"sqlite:///{sqlite_path}"
+    marker = sqlite_path.with_suffix(".complete")
+    if not marker.exists():
+        for p in (sqlite_path, Path(f"{sqlite_path}-wal"), Path(f"{sqlite_path}-shm")):
+            p.unlink(missing_ok=True)
+        migrate(sqlite_url)
+        engine = make_engine(sqlite_url)
+        figures["import_seconds_sqlite"] = round(import_region(engine, region), 1)
+        figures["paperwork"] = add_paperwork(engine, 500)
+        engine.dispose()
+        marker.write_text(json.dumps(figures))
+    else:
+        cached = json.loads(marker.read_text())
+        figures["import_seconds_sqlite"] = cached.get("import_seconds_sqlite")
+        figures["paperwork"] = cached.get("paperwork")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "sqlite" in backends:
+        engine = make_engine(sqlite_url)
+        figures["sqlite"] = measure_backend(engine, args.repeat, rng)
+        engine.dispose()
+        if not args.no_http:
+            figures["http_decisions"] = measure_http(sqlite_url, batch=500, requests=40, clients=4)
+    if "postgresql" in backends:
+        from tests.pg import start_cluster
+
+        cluster = start_cluster()
+        try:
+            admin = make_engine(cluster.admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text("CREATE DATABASE bench"))
+            admin.dispose()
+            url = cluster.url("bench")
+            migrate(url)
+            engine = make_engine(url)
+            figures["import_seconds_postgresql"] = round(import_region(engine, region), 1)
+            add_paperwork(engine, 500)
+            with engine.connect() as conn, conn.begin():
+                conn.execute(text("ANALYZE"))
+            figures["postgresql"] = measure_backend(engine, args.repeat, rng)
+            engine.dispose()
+        finally:
+            cluster.stop()
+    figures["total_seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
