@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -90,7 +90,6 @@ class Decision:
     elements: tuple[str, ...] | None = None
     school_years: tuple[int, ...] | None = None
     rule: str = ""
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def citation(self) -> str | None:

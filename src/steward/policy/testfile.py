@@ -335,6 +335,8 @@ class _Parser:
         self.sections: dict[str, SectionFact] = {}
         self.lines: dict[str, int] = {}
         self.ids: set[str] = set()
+        #: (id, person, student, threat, at, to): finished once the tenants' windows are known.
+        self.emergencies: list[tuple[str, str, str, str, datetime, datetime | None]] = []
 
     # -- references ------------------------------------------------------------------------------
 
@@ -779,7 +781,6 @@ class _Parser:
                 )
             )
 
-        self.emergencies: list[tuple[str, str, str, str, datetime, datetime | None]] = []
         for node, what in self._list(facts, "emergencies"):
             m = r.mapping(node, what, {"id", "person", "student", "threat", "at", "to"})
             ident = self._unique(
