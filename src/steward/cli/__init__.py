@@ -25,6 +25,7 @@ MODULES = (
     "generate",
     "policy",
     "tokens",
+    "transfer",
 )
 
 
