@@ -92,3 +92,15 @@ def test_instants_are_fixed_width_utc_text() -> None:
     assert parse_instant(format_instant(AT)) == AT
     with pytest.raises(EncodingError):
         format_instant(datetime(2026, 1, 1))
+
+
+def test_absent_facts_are_left_out_of_the_body() -> None:
+    body = json.loads(encode_body(EventSpec(action="login"), "global", 1, AT))
+    assert body == {
+        "v": 1,
+        "chain": "global",
+        "seq": 1,
+        "at": "2026-11-22T10:32:45.910920Z",
+        "action": "login",
+        "outcome": "ok",
+    }

@@ -125,29 +125,32 @@ class EventSpec:
 
 
 def encode_body(spec: EventSpec, chain_key: str, seq: int, at: datetime) -> str:
-    """The canonical body of one event (the text that is stored and hashed)."""
+    """The canonical body of one event (the text that is stored and hashed).
+
+    Absent facts (None, empty lists, empty details) are left out, which keeps bodies short and so
+    verification fast; readers treat a missing key as null.
+    """
     spec.validate()
-    return canonical_json(
-        {
-            "v": FORMAT_VERSION,
-            "chain": chain_key,
-            "seq": seq,
-            "at": format_instant(at),
-            "action": spec.action,
-            "district": spec.district_id,
-            "actor_person": spec.actor.person_id,
-            "actor_role": spec.actor.role,
-            "actor_org": spec.actor.org_id,
-            "subject_type": spec.subject_type,
-            "subjects": [str(s) for s in spec.subjects],
-            "basis": spec.basis,
-            "citation": spec.citation,
-            "evidence": list(spec.evidence),
-            "request": spec.request_id,
-            "outcome": spec.outcome,
-            "details": dict(spec.details),
-        }
-    )
+    fields = {
+        "v": FORMAT_VERSION,
+        "chain": chain_key,
+        "seq": seq,
+        "at": format_instant(at),
+        "action": spec.action,
+        "district": spec.district_id,
+        "actor_person": spec.actor.person_id,
+        "actor_role": spec.actor.role,
+        "actor_org": spec.actor.org_id,
+        "subject_type": spec.subject_type,
+        "subjects": [str(s) for s in spec.subjects],
+        "basis": spec.basis,
+        "citation": spec.citation,
+        "evidence": list(spec.evidence),
+        "request": spec.request_id,
+        "outcome": spec.outcome,
+        "details": dict(spec.details),
+    }
+    return canonical_json({k: v for k, v in fields.items() if v is not None and v != [] and v != {}})
 
 
 def checkpoint_message(chain_key: str, seq: int, event_hash: str, signed_at: str) -> bytes:

@@ -492,17 +492,17 @@ def _verify_ledger(reader: _Reader, engine: Engine, from_id: int | None) -> tupl
             label = f"ledger entry {entry.id} (student {entry.student_id})"
             if event is None:
                 return count, Problem("ledger", "ledger", f"{label} has no disclosure event {entry.event_id}")
-            details = event["details"]
+            details = event.get("details", {})
             mismatched = [name for name in _LEDGER_FIELDS if details.get(name) != ledger_view(entry)[name]]
-            if event["basis"] != entry.basis:
+            if event.get("basis") != entry.basis:
                 mismatched.append("basis")
-            if event["citation"] != entry.citation:
+            if event.get("citation") != entry.citation:
                 mismatched.append("citation")
-            if event["district"] != entry.district_id:
+            if event.get("district") != entry.district_id:
                 mismatched.append("district")
             if event["at"] != format_instant(entry.disclosed_at):
                 mismatched.append("date")
-            if str(entry.student_id) not in event["subjects"]:
+            if str(entry.student_id) not in event.get("subjects", []):
                 mismatched.append("student")
             if mismatched:
                 return count, Problem(
@@ -513,7 +513,7 @@ def _verify_ledger(reader: _Reader, engine: Engine, from_id: int | None) -> tupl
                 )
             seen.setdefault(entry.event_id, set()).add(str(entry.student_id))
     for event_id, event in events.items():
-        missing = set(event["subjects"]) - seen.get(event_id, set())
+        missing = set(event.get("subjects", [])) - seen.get(event_id, set())
         if missing:
             return count, Problem(
                 "ledger",
