@@ -26,6 +26,7 @@ MODULES = (
     "policy",
     "tokens",
     "transfer",
+    "workflow",
 )
 
 

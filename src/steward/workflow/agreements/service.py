@@ -26,6 +26,7 @@ from steward.store.models import Organization
 from steward.workflow import files, history
 from steward.workflow.agreements.models import AgreementSignature
 from steward.workflow.agreements.rules import (
+    DATA_KINDS,
     DEFAULT_DESTRUCTION_DAYS,
     Terms,
     add_years,
@@ -368,7 +369,12 @@ def _end(
     a.status = status.value
     a.ended_at = at
     a.updated_at = now_utc()
-    tasks = end_agreement(db, data_dir, a.id, ended_at=at, actor=actor)
+    # Only agreements under which data left the district open destruction tasks.
+    tasks = (
+        end_agreement(db, data_dir, a.id, ended_at=at, actor=actor)
+        if AgreementKind(a.kind) in DATA_KINDS
+        else []
+    )
     history.record(
         db,
         "agreement",

@@ -161,7 +161,7 @@ ACTORS: dict[Action, frozenset[Party]] = {
     A.OPEN_RESULTS_REVIEW: frozenset({P.OFFICE, P.SYSTEM}),
     A.CLOSE: frozenset({P.OFFICE, P.SYSTEM}),
     A.DESTRUCTION_DUE: frozenset({P.OFFICE, P.SYSTEM}),
-    A.CERTIFY_DESTRUCTION: frozenset({P.REQUESTER, P.OFFICE}),
+    A.CERTIFY_DESTRUCTION: frozenset({P.REQUESTER, P.OFFICE, P.SYSTEM}),
     A.CANCEL: frozenset({P.REQUESTER, P.OFFICE}),
 }
 

@@ -1035,6 +1035,17 @@ def certify_destruction(
     return req
 
 
+def destroyed_elsewhere(db: Session, req: DataRequest, at: datetime) -> DataRequest:
+    """The certificate arrived through the delivery API: the request follows its task."""
+    _move(db, req, Action.CERTIFY_DESTRUCTION, None, reason="certificate of destruction received", at=at)
+    return req
+
+
+def office_people(db: Session, req: DataRequest) -> list[int]:
+    """The district's data officers and the request's assignee."""
+    return _office_people(db, req)
+
+
 def cancel(
     db: Session, actor: Principal, req: DataRequest, reason: str, at: datetime | None = None
 ) -> DataRequest:

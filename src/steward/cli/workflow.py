@@ -1,0 +1,79 @@
+"""`steward worker` (the one scheduler process), `steward sweep` (every sweep once, e.g. from cron)
+and `steward consent-template` (the bulk consent upload template)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from steward.config import get_settings
+from steward.store.db import make_engine
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("worker")
+    def worker_cmd(
+        interval: int = typer.Option(300, min=10, help="seconds between sweeps"),
+        mail_interval: int = typer.Option(30, min=5, help="seconds between e-mail runs"),
+        wait: bool = typer.Option(False, help="stand by until the running worker's lease lapses"),
+    ) -> None:
+        """Run the workflow scheduler (expiry, destruction, SLA and renewal sweeps; e-mail). Run
+        exactly one: a second worker finds the lease held and exits."""
+        from steward.workflow.worker.runner import serve
+
+        settings = get_settings()
+        code = serve(
+            make_engine(settings.database_url),
+            settings,
+            interval=interval,
+            mail_interval=mail_interval,
+            wait=wait,
+            say=console.print,
+        )
+        raise typer.Exit(code)
+
+    @app.command("sweep")
+    def sweep_cmd(
+        at: str = typer.Option("", help="run as of this UTC instant (ISO 8601), e.g. to replay"),
+    ) -> None:
+        """Run every workflow sweep once and show what changed (idempotent)."""
+        from steward.workflow.worker.runner import run_once
+
+        settings = get_settings()
+        when = None
+        if at:
+            try:
+                when = datetime.fromisoformat(at)
+            except ValueError as exc:
+                raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 instant") from exc
+            if when.tzinfo is None:
+                raise typer.BadParameter("--at needs a time zone, e.g. 2026-07-01T07:00:00+00:00")
+        results = run_once(make_engine(settings.database_url), settings, when)
+        table = Table(title="workflow sweeps")
+        table.add_column("sweep")
+        table.add_column("changed", justify="right")
+        table.add_column("what")
+        for result in results:
+            table.add_row(result.name, str(result.count), ", ".join(result.changed[:8]))
+        console.print(table)
+
+    @app.command("consent-template")
+    def template_cmd(
+        output: Path = typer.Argument(..., help="where to write the template (.csv or .xlsx)"),
+    ) -> None:
+        """Write the bulk consent upload template (columns documented in docs/workflow/consent-upload.md)."""
+        from steward.workflow.consents.bulk import template_csv, template_xlsx
+
+        suffix = output.suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            raise typer.BadParameter(f"{output}: choose a .csv or .xlsx file name")
+        if output.exists():
+            raise typer.BadParameter(f"{output} exists; choose a new file name")
+        output.write_bytes(template_csv() if suffix == ".csv" else template_xlsx())
+        console.print(f"wrote {output}")
