@@ -169,10 +169,11 @@ class FileWriter:
             texts = self._format_row(record)
         except (ValueError, TypeError):
             raise self._locate(record) from None
-        for rule in self._rules:
-            broken = rule(record)
-            if broken is not None:
-                raise self._fail(broken[0].label, broken[1])
+        if self._rules:
+            for rule in self._rules:
+                broken = rule(record)
+                if broken is not None:
+                    raise self._fail(broken[0].label, broken[1])
         if self.district_code is not None and texts[self._district_pos] != self.district_code:
             raise self._fail(
                 self._codecs[self._district_pos].spec.label,
@@ -198,11 +199,10 @@ class FileWriter:
 
     def write(self, record: Any) -> None:
         """Write one record (of this file's record type)."""
-        line = self.format(record)
         if self._out is None:
             self.open()
         assert self._out is not None
-        self._out.write(line + "\n")
+        self._out.write(self.format(record) + "\n")
         self.rows += 1
 
     def write_all(self, records: Iterable[Any]) -> int:
