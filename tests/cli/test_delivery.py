@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -9,7 +10,9 @@ from typer.testing import CliRunner
 
 from steward.cli import app
 from steward.delivery.packages import release
+from steward.store.base import now_utc
 from steward.store.db import transaction
+from steward.workflow.models import Agreement
 from tests.delivery.conftest import make_world
 
 runner = CliRunner()
@@ -37,5 +40,18 @@ def test_keys_links_recovery_and_sweep(sqlite_engine: Engine, tmp_path: Path) ->
         app, ["delivery", "recover", "--database-url", url, "--data-dir", str(world.data_dir)]
     )
     assert recovered.output.strip() == "moved 0, removed 0"
-    swept = runner.invoke(app, ["delivery", "sweep", "--database-url", url])
-    assert swept.output.strip() == "no new escalations"
+    ended = now_utc() - timedelta(days=50)
+    with transaction(sqlite_engine) as db:
+        agreement = db.get(Agreement, world.agreement)
+        assert agreement is not None
+        agreement.valid_to = ended
+    swept = runner.invoke(
+        app, ["delivery", "sweep", "--database-url", url, "--data-dir", str(world.data_dir)]
+    )
+    assert swept.exit_code == 0, swept.output
+    assert f"destruction task 1 due {ended + timedelta(days=45):%Y-%m-%d}" in swept.output
+    assert "5 days overdue, escalation level 1" in swept.output
+    again = runner.invoke(
+        app, ["delivery", "sweep", "--database-url", url, "--data-dir", str(world.data_dir)]
+    )
+    assert again.output.strip() == "no new escalations"

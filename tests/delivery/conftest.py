@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncssh
@@ -16,11 +16,13 @@ from sqlalchemy import Engine
 from steward.delivery.packages import PackageRequest
 from steward.delivery.recipients import register_key
 from steward.domain.legal import LegalBasis
+from steward.domain.time import local_midnight
 from steward.store.db import transaction
 from steward.workflow.models import Agreement
 from tests import factories as f
 
-AGREEMENT_END = datetime(2026, 6, 30, 7, tzinfo=UTC)
+#: Local midnight (Pacific) about half a year ahead, so packages may still be sent under it.
+AGREEMENT_END = local_midnight(date.today() + timedelta(days=180))
 
 
 @dataclass

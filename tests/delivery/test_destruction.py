@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from steward.audit.models import AuditEvent
 from steward.audit.verify import verify
-from steward.delivery.destruction import end_agreement, submit_certificate, sweep
+from steward.delivery.destruction import end_agreement, end_expired_agreements, submit_certificate, sweep
 from steward.delivery.models import DestructionTask, Package
 from steward.delivery.packages import DeliveryError, Layout, release
+from steward.store.base import now_utc
 from steward.store.db import transaction
 from tests.delivery.conftest import AGREEMENT_END, World
+
+YESTERDAY = date.today() - timedelta(days=1)
 
 
 def _end(engine: Engine, world: World) -> DestructionTask:
@@ -26,8 +29,9 @@ def _end(engine: Engine, world: World) -> DestructionTask:
 
 
 def test_agreement_end_shreds_and_opens_a_task_due_in_45_days(engine: Engine, world: World) -> None:
-    task = _end(engine, world)
-    assert task.due_at == AGREEMENT_END + timedelta(days=45)
+    before = now_utc()
+    task = _end(engine, world)  # ended by hand, before its term
+    assert before + timedelta(days=45) <= task.due_at <= now_utc() + timedelta(days=45)
     assert task.recipient_org_id == world.partner
     assert list(Layout.of(world.data_dir).outbox.rglob("*.age")) == []
     with transaction(engine) as db:
@@ -64,7 +68,7 @@ def test_overdue_tasks_escalate_weekly_until_certified(engine: Engine, world: Wo
             "certificate.pdf",
             "Dana Lee",
             "Director",
-            date(2026, 8, 1),
+            YESTERDAY,
             None,
         )
     with transaction(engine) as db:
@@ -99,4 +103,15 @@ def test_bad_certificates_are_refused(
         row = db.get(DestructionTask, task.id)
         assert row is not None
         with pytest.raises(DeliveryError, match=message):
-            submit_certificate(db, world.data_dir, row, content, name, signer, "", date(2026, 8, 1), None)
+            submit_certificate(db, world.data_dir, row, content, name, signer, "", YESTERDAY, None)
+
+
+def test_the_sweep_ends_agreements_that_have_ended(engine: Engine, world: World) -> None:
+    with transaction(engine) as db:
+        release(db, world.data_dir, world.request())
+    with transaction(engine) as db:
+        assert end_expired_agreements(db, world.data_dir, AGREEMENT_END - timedelta(days=1)) == []
+        [task] = end_expired_agreements(db, world.data_dir, AGREEMENT_END + timedelta(hours=1))
+        assert task.due_at == AGREEMENT_END + timedelta(days=45)
+    with transaction(engine) as db:
+        assert end_expired_agreements(db, world.data_dir, AGREEMENT_END + timedelta(days=2)) == []  # done

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,12 @@ from steward.delivery.manifest import ManifestError, verify_manifest
 from steward.delivery.models import Package, PackageKey
 from steward.delivery.packages import DeliveryError, Layout, open_own_copy, recover, release, shred
 from steward.delivery.recipients import RecipientKeyError
+from steward.domain.time import local_date
+from steward.store.base import now_utc
 from steward.store.db import transaction
+from steward.workflow.models import Agreement
 from tests import factories as f
-from tests.delivery.conftest import World, untar
+from tests.delivery.conftest import AGREEMENT_END, World, untar
 
 AGE = "/usr/bin/age"
 
@@ -80,7 +84,8 @@ def test_recipient_decrypts_with_the_age_cli_and_checks_the_manifest(
         assert len(members[name]) == entry["bytes"]
     assert manifest["legal_basis"] == {"code": "studies", "citation": "34 CFR 99.31(a)(6)"}
     assert manifest["agreement"]["code"] == "DSA-1"
-    assert manifest["destruction"]["deadline"] == "2026-08-14"  # agreement end + 45 days
+    deadline = local_date(AGREEMENT_END) + timedelta(days=45)  # agreement end + 45 days
+    assert manifest["destruction"]["deadline"] == deadline.isoformat()
     assert "99.33" in manifest["redisclosure_notice"]
     assert "99.33" in members["README.txt"].decode()
     with transaction(engine) as db:
@@ -223,4 +228,9 @@ def test_bad_requests_are_refused_clearly(engine: Engine, world: World) -> None:
             release(db, world.data_dir, world.request(recipient_org_id=loner.id, agreement_id=None))
         with pytest.raises(DeliveryError, match=r"agreement \d+ is not between"):
             release(db, world.data_dir, world.request(recipient_org_id=loner.id))
+        agreement = db.get(Agreement, world.agreement)
+        assert agreement is not None
+        agreement.valid_to = now_utc() - timedelta(days=1)
+        with pytest.raises(DeliveryError, match=r"agreement DSA-1 ended on \S+: nothing more may be sent"):
+            release(db, world.data_dir, world.request())
     assert _staging(world) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from steward.web.app import create_app
 from tests import factories as f
 from tests.delivery.conftest import World, make_world
 from tests.web.test_auth import sign_in
+
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def test_recipient_uploads_a_certificate(client: TestClient, engine: Engine, wor
     response = client.post(
         f"/api/v1/delivery/destruction/{task['id']}/certificate",
         files={"certificate": ("certificate.pdf", b"%PDF-1.4 signed", "application/pdf")},
-        data={"signer_name": "Pete Tester", "signer_title": "Director", "destroyed_on": "2026-08-01"},
+        data={"signer_name": "Pete Tester", "signer_title": "Director", "destroyed_on": YESTERDAY},
         headers={"X-CSRF-Token": _csrf(client)},
     )
     assert response.status_code == 200, response.text
@@ -93,7 +96,7 @@ def test_recipient_uploads_a_certificate(client: TestClient, engine: Engine, wor
     again = client.post(
         f"/api/v1/delivery/destruction/{task['id']}/certificate",
         files={"certificate": ("certificate.pdf", b"%PDF-1.4 signed", "application/pdf")},
-        data={"signer_name": "Pete Tester", "destroyed_on": "2026-08-01"},
+        data={"signer_name": "Pete Tester", "destroyed_on": YESTERDAY},
         headers={"X-CSRF-Token": _csrf(client)},
     )
     assert again.status_code == 422

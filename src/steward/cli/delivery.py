@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from steward.config import get_settings
 from steward.delivery import sftp
-from steward.delivery.destruction import sweep
+from steward.delivery.destruction import end_expired_agreements, sweep
 from steward.delivery.links import create_link
 from steward.delivery.models import Package
 from steward.delivery.packages import DeliveryError, recover
@@ -119,15 +119,20 @@ def recover_cmd(database_url: str = DatabaseUrl, data_dir: Path = DataDir) -> No
 
 
 @delivery_app.command("sweep")
-def sweep_cmd(database_url: str = DatabaseUrl) -> None:
-    """Mark overdue destruction tasks and escalate them (one level per week overdue)."""
-    url, _ = _config(database_url, None)
+def sweep_cmd(database_url: str = DatabaseUrl, data_dir: Path = DataDir) -> None:
+    """End agreements past their end (shred, open destruction tasks); escalate overdue tasks."""
+    url, directory = _config(database_url, data_dir)
     engine = make_engine(url)
     try:
         with transaction(engine) as db:
+            opened = end_expired_agreements(db, directory)
             raised = sweep(db)
     finally:
         engine.dispose()
+    for task in opened:
+        typer.echo(
+            f"agreement {task.agreement_id} ended: destruction task {task.id} due {task.due_at:%Y-%m-%d}"
+        )
     for item in raised:
         typer.echo(f"task {item.task_id}: {item.days_overdue} days overdue, escalation level {item.level}")
     if not raised:

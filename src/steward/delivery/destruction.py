@@ -44,7 +44,9 @@ def end_agreement(
     agreement = db.get(Agreement, agreement_id)
     if agreement is None:
         raise DeliveryError(f"no agreement with id {agreement_id}")
-    ended_at = ended_at or agreement.valid_to or now_utc()
+    now = now_utc()
+    if ended_at is None:  # ended by hand before its term: now; found ended by the sweep: its end
+        ended_at = min(agreement.valid_to, now) if agreement.valid_to is not None else now
     packages = list(db.scalars(select(Package).where(Package.agreement_id == agreement.id)))
     for package in packages:
         shred(db, data_dir, package, f"agreement {agreement.code} ended", actor)
@@ -153,6 +155,25 @@ def submit_certificate(
         ),
     )
     return task
+
+
+def end_expired_agreements(db: Session, data_dir: Path, now: datetime | None = None) -> list[DestructionTask]:
+    """Run ``end_agreement`` for every agreement that has ended and still has an unshredded package.
+
+    A scheduled sweep (``steward delivery sweep``), so that an agreement's end shreds Steward's
+    copies and opens the recipient's task even when nobody ends it by hand.
+    """
+    now = now or now_utc()
+    ended = db.execute(
+        select(Agreement.id, Agreement.valid_to)
+        .join(Package, Package.agreement_id == Agreement.id)
+        .where(Agreement.valid_to.is_not(None), Agreement.valid_to <= now, Package.status == "available")
+        .distinct()
+    ).all()
+    tasks: list[DestructionTask] = []
+    for agreement_id, valid_to in ended:
+        tasks.extend(end_agreement(db, data_dir, agreement_id, ended_at=valid_to))
+    return tasks
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,6 +214,11 @@ def build(db: Session, data_dir: Path, request: PackageRequest) -> Staged:
         raise DeliveryError(
             f"agreement {request.agreement_id} is not between {district.code} and {recipient.code}"
         )
+    created = now_utc()
+    if agreement is not None and agreement.valid_to is not None and agreement.valid_to <= created:
+        raise DeliveryError(
+            f"agreement {agreement.code} ended on {agreement.valid_to:%Y-%m-%d}: nothing more may be sent"
+        )
     if not request.files:
         raise DeliveryError("a package holds at least one file")
     names = [check_name(name) for name in request.files]
@@ -221,7 +226,6 @@ def build(db: Session, data_dir: Path, request: PackageRequest) -> Staged:
     settings = db.get(TenantSettings, district.id)
     tz = settings.timezone if settings is not None else "America/Los_Angeles"
     signer = signer_for(db, data_dir, district.id)
-    created = now_utc()
     package_uuid = uuid.uuid4().hex
     name = f"steward-{district.code}-{local_date(created, tz):%Y%m%d}-{package_uuid[:8]}"
     check_name(name)
