@@ -22,6 +22,7 @@ from steward.web.api import decisions as decisions_api
 from steward.web.api import delivery as delivery_api
 from steward.web.api import health
 from steward.web.api import ledger as ledger_api
+from steward.web.api import workflow as workflow_api
 from steward.web.deps import LoginRequiredError
 from steward.web.security import Limiter, SecurityHeaders
 from steward.web.templating import render
@@ -29,6 +30,7 @@ from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
 from steward.web.ui import ledger as ledger_ui
 from steward.web.ui import transfers as transfers_ui
+from steward.web.ui import workflow as workflow_ui
 
 
 def _wants_html(request: Request) -> bool:
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(access_ui.router)
     app.include_router(delivery_api.router)
     app.include_router(transfers_ui.router)
+    app.include_router(workflow_ui.router)
+    app.include_router(workflow_api.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:

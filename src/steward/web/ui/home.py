@@ -75,20 +75,36 @@ STEPS: dict[Role, list[NextStep]] = {
             "Check who can see a student",
             "Every person and organization, per dataset, with basis and evidence.",
         ),
-        NextStep("Triage data requests", "New requests wait here for their path and checklist."),
+        NextStep(
+            "Triage data requests", "New requests wait here for their path and checklist.", "/office/triage"
+        ),
         NextStep(
             "People and accounts",
             "Invite staff and partners, grant roles that end with employment or agreements, suspend.",
             "/admin/accounts",
         ),
     ],
-    Role.REVIEW_PANEL_MEMBER: [NextStep("Open the next cycle's agenda", "Vote and comment on each request.")],
+    Role.REVIEW_PANEL_MEMBER: [
+        NextStep("Open the next cycle's agenda", "Vote and comment on each request.", "/panel")
+    ],
     Role.PARTNER_STAFF: [
-        NextStep("Upload consents", "A student list (CSV or XLSX) with the signed consent forms."),
-        NextStep("See your students", "Consented students your district granted to your organization."),
+        NextStep(
+            "Upload consents",
+            "A student list (CSV or XLSX) with the signed consent forms.",
+            "/partner/consents",
+        ),
+        NextStep(
+            "See your students",
+            "Consented students your district granted to your organization.",
+            "/partner/students",
+        ),
     ],
     Role.RESEARCHER: [
-        NextStep("Submit a research proposal", "The review panel meets in March, July and November.")
+        NextStep(
+            "Submit a research proposal",
+            "The review panel meets in March, July and November.",
+            "/requests/new",
+        )
     ],
     Role.VENDOR_INTEGRATION: [
         NextStep("Provisioning feeds", "OneRoster packages for your contract's schools.")
