@@ -180,4 +180,21 @@ def test_openapi_documents_the_routes(world: tuple[TestClient, FactIds, Callable
     assert {"/api/v1/decisions", "/api/v1/students", "/api/v1/students/{student_id}/access"} <= set(paths)
 
 
-_ = datetime
+def test_a_revocation_applies_to_the_very_next_decision(
+    world: tuple[TestClient, FactIds, Callable[[str], None]], engine: Engine
+) -> None:
+    """Nothing is cached: the decision after the revocation's commit denies."""
+    from steward.workflow.models import Consent
+
+    client, ids, act_as = world
+    act_as("w1")
+    check = {"student": ids.students["st1"], "dataset": "attendance"}
+    assert _decide(client, [check])[0]["allowed"] is True
+    with Session(engine) as db, db.begin():
+        consent = db.scalars(select(Consent).where(Consent.code == "c1")).one()
+        consent.status = "revoked"
+        consent.valid_to = datetime.fromisoformat("2025-10-15T16:59:59+00:00")
+    (after,) = _decide(client, [check])
+    assert after["allowed"] is False
+    assert any("consent c1 expired" in m for m in after["missing"])  # type: ignore[attr-defined]
+    assert client.get(f"/api/v1/students/{ids.students['st1']}", params={"at": NOW}).status_code == 404
