@@ -108,8 +108,8 @@ def expectations(check: Check, decision: Decision) -> list[str]:
             reason = f" (missing: {'; '.join(decision.missing)})"
         problems.append(f"expected {'allow' if check.expect_allow else 'deny'}, got {got}{reason}")
     if check.basis is not None and decision.allowed and decision.basis is not check.basis:
-        got = None if decision.basis is None else decision.basis.value
-        problems.append(f"expected basis {check.basis.value}, got {got}")
+        actual = "none" if decision.basis is None else decision.basis.value
+        problems.append(f"expected basis {check.basis.value}, got {actual}")
     for text in check.missing_contains:
         if not any(text.lower() in m.lower() for m in decision.missing):
             listed = "; ".join(decision.missing) or "none"
