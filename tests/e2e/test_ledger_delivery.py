@@ -145,6 +145,13 @@ def test_partner_receives_a_package_over_sftp_and_decrypts_it_with_age(
     manifest = json.loads(members["manifest.json"])
     [public_key] = load_exported_keys(district_key).values()
     assert verify_manifest(members["manifest.json"], members["manifest.json.sig"], public_key)
+    # ...and with nothing but standard tools, as the package's README tells the recipient.
+    for name in ("manifest.json", "manifest.json.sig"):
+        (tmp_path / name).write_bytes(members[name])
+    (tmp_path / "district.pem").write_text(district_key)
+    command = "openssl pkeyutl -verify -pubin -inkey district.pem -rawin -in manifest.json -sigfile manifest.json.sig"
+    checked = subprocess.run(command.split(), cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "Signature Verified Successfully" in checked.stdout, checked.stdout + checked.stderr
     assert manifest["recipient"]["code"] == "tutors"
     assert manifest["students"] == 3
     for entry in manifest["files"]:
