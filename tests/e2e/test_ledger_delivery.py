@@ -149,7 +149,8 @@ def test_partner_receives_a_package_over_sftp_and_decrypts_it_with_age(
     for name in ("manifest.json", "manifest.json.sig"):
         (tmp_path / name).write_bytes(members[name])
     (tmp_path / "district.pem").write_text(district_key)
-    command = "openssl pkeyutl -verify -pubin -inkey district.pem -rawin -in manifest.json -sigfile manifest.json.sig"
+    command = "openssl pkeyutl -verify -pubin -inkey district.pem -rawin -in manifest.json"
+    command += " -sigfile manifest.json.sig"
     checked = subprocess.run(command.split(), cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "Signature Verified Successfully" in checked.stdout, checked.stdout + checked.stderr
     assert manifest["recipient"]["code"] == "tutors"
