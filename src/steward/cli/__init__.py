@@ -27,6 +27,7 @@ MODULES = (
     "tokens",
     "transfer",
     "workflow",
+    "suppress",
 )
 
 
