@@ -11,7 +11,7 @@ import csv
 import json
 import os
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ EXIT_BAD_INPUT = 2
 EXIT_UNSAFE = 3
 
 
-class MethodChoice(str, Enum):
+class MethodChoice(StrEnum):
     fast = "fast"
     optimal = "optimal"
 
 
-class ZerosChoice(str, Enum):
+class ZerosChoice(StrEnum):
     publish = "publish"
     protect = "protect"
 
