@@ -275,11 +275,10 @@ def student_ledger(
     entries = student_entries(db, student)
     tz = district_timezone(db, student.district_id)
     lines = _lines(entries, tz)
-    _audit_read(db, principal, student.district_id, "ledger.view", student_id=student.id)
     district = db.get(Organization, student.district_id)
     is_officer = principal.role is Role.DISTRICT_DATA_OFFICER
     could_see = _who_could_see(db, student, at, tz) if is_officer else {}
-    return render(
+    response = render(
         request,
         "ledger_student.html",
         {
@@ -296,6 +295,9 @@ def student_ledger(
             "exempt_label": EXEMPT_LABEL,
         },
     )
+    # Appended last: the chain's lock is then held only from here to the commit.
+    _audit_read(db, principal, student.district_id, "ledger.view", student_id=student.id)
+    return response
 
 
 @router.get("/ledger/students/{student_id}/export.csv")
@@ -328,10 +330,11 @@ def recipient_ledger(
     district = _officer_district(principal)
     org = _recipient(db, org_id)
     result = page(db, entries_query(district, recipient_org_id=org.id), cursor, PAGE_SIZE)
-    _audit_read(db, principal, district, "ledger.view", recipient_org=org.id)
-    return _list_page(
+    response = _list_page(
         request, db, principal, district, result, f"Disclosures to {org.name}", f"/ledger/recipients/{org.id}"
     )
+    _audit_read(db, principal, district, "ledger.view", recipient_org=org.id)
+    return response
 
 
 @router.get("/ledger/recipients/{org_id}/export.csv")
@@ -350,8 +353,7 @@ def agreement_ledger(
 ) -> Response:
     district = _officer_district(principal)
     result = page(db, entries_query(district, agreement_id=agreement_id), cursor, PAGE_SIZE)
-    _audit_read(db, principal, district, "ledger.view", agreement=agreement_id)
-    return _list_page(
+    response = _list_page(
         request,
         db,
         principal,
@@ -360,6 +362,8 @@ def agreement_ledger(
         f"Disclosures under agreement {agreement_id}",
         f"/ledger/agreements/{agreement_id}",
     )
+    _audit_read(db, principal, district, "ledger.view", agreement=agreement_id)
+    return response
 
 
 @router.get("/ledger/agreements/{agreement_id}/export.csv")
