@@ -23,10 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from steward.audit import EventSpec, Recipient, actor_of, append, record_disclosure
+from steward.audit import EventSpec, Recipient, actor_of, append, append_many, record_disclosure
 from steward.delivery.links import record_download
 from steward.delivery.manifest import ManifestError
 from steward.delivery.models import Package
@@ -188,6 +188,41 @@ def _event(
     )
 
 
+class _Events:
+    """Transfer events collected while a request (or a list) is handled, appended at once: one event
+    per action and receiving district, naming every request it concerns."""
+
+    def __init__(self, principal: Principal | None, at: datetime) -> None:
+        self.principal, self.at = principal, at
+        self.by_action: dict[tuple[str, int], list[TransferRequest]] = defaultdict(list)
+
+    def add(self, request: TransferRequest, action: str) -> None:
+        self.by_action[(action, request.receiving_district_id)].append(request)
+
+    def flush(self, db: Session) -> None:
+        specs = [
+            EventSpec(
+                action=action,
+                district_id=district,
+                actor=actor_of(self.principal),
+                subject_type="transfer",
+                subjects=[r.id for r in requests],
+                request_id=requests[0].code if len(requests) == 1 else None,
+                details={
+                    "requests": [r.code for r in requests],
+                    "sending_districts": sorted(
+                        {r.sending_district_id for r in requests if r.sending_district_id}
+                    ),
+                },
+                occurred_at=self.at,
+            )
+            for (action, district), requests in sorted(self.by_action.items())
+        ]
+        if specs:
+            append_many(db, specs)
+        self.by_action.clear()
+
+
 # --- matching ---------------------------------------------------------------------------------
 
 
@@ -314,68 +349,91 @@ def _refusal(decisions: Iterable[Decision], student: Student) -> str:
     return "; ".join(reasons) or "no legal basis allows it"
 
 
-def _notify_parents(
-    db: Session, request: TransferRequest, student: Student, datasets: Sequence[Dataset], at: datetime
-) -> int:
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    request: TransferRequest
+    student: Student
+    datasets: tuple[Dataset, ...]
+
+
+def _notify_parents(db: Session, notices: Sequence[_Notice], at: datetime) -> None:
     """99.34(a)(1): tell the parents (or the eligible student) what was sent, and to whom."""
-    sending = db.get(Organization, student.district_id)
-    receiving = db.get(Organization, request.receiving_district_id)
-    assert sending is not None
-    assert receiving is not None
-    guardians = list(
-        db.scalars(
-            select(Person)
-            .join(Guardianship, Guardianship.person_id == Person.id)
+    if not notices:
+        return
+    ids = sorted({n.student.id for n in notices})
+    guardians: dict[int, list[Person]] = defaultdict(list)
+    for start in range(0, len(ids), _CHUNK):
+        for student_id, person in db.execute(
+            select(Guardianship.student_id, Person)
+            .join(Person, Person.id == Guardianship.person_id)
             .where(
-                Guardianship.student_id == student.id,
+                Guardianship.student_id.in_(ids[start : start + _CHUNK]),
                 Guardianship.restricted.is_(False),
                 Guardianship.valid_at(at),
             )
-            .order_by(Person.id)
+            .order_by(Guardianship.student_id, Person.id)
+        ):
+            guardians[student_id].append(person)
+    rows: list[dict[str, object]] = []
+    notified: dict[int, list[int]] = defaultdict(list)
+    orgs: dict[int, Organization] = {}
+    days: dict[int, str] = {}
+    with db.no_autoflush:
+        for district_id in {n.student.district_id for n in notices} | {
+            n.request.receiving_district_id for n in notices
+        }:
+            org = db.get(Organization, district_id)
+            assert org is not None
+            orgs[district_id] = org
+            days[district_id] = local_date(at, _timezone(db, district_id)).isoformat()
+    for notice in notices:
+        student, request = notice.student, notice.request
+        sending, receiving = orgs[student.district_id], orgs[request.receiving_district_id]
+        people = guardians.get(student.id, [])
+        if not people and student.person_id is not None:
+            own = db.get(Person, student.person_id)
+            people = [own] if own is not None else []
+        day = days[sending.id]
+        body = (
+            f"On {day}, {sending.name} sent {student.first_name}'s education records "
+            f"({', '.join(d.value for d in notice.datasets)}) to {receiving.name}, where "
+            f"{student.first_name} seeks or intends to enroll (34 CFR 99.31(a)(2)). Under 34 CFR 99.34 "
+            f"you may ask {sending.name} for a copy of the records that were sent, and for a hearing to "
+            f"challenge their content. Reference {request.code}."
         )
-    )
-    people: list[Person] = guardians
-    if not people and student.person_id is not None:
-        own = db.get(Person, student.person_id)
-        people = [own] if own is not None else []
-    day = local_date(at, _timezone(db, sending.id)).isoformat()
-    body = (
-        f"On {day}, {sending.name} sent {student.first_name}'s education records "
-        f"({', '.join(d.value for d in datasets)}) to {receiving.name}, where {student.first_name} "
-        "seeks or intends to enroll (34 CFR 99.31(a)(2)). Under 34 CFR 99.34 you may ask "
-        f"{sending.name} for a copy of the records that were sent, and for a hearing to challenge "
-        "their content. "
-        f"Reference {request.code}."
-    )
-    for person in people:
-        db.add(
-            Notification(
-                person_id=person.id,
-                district_id=sending.id,
-                kind="transfer.forwarded",
-                subject=f"{student.first_name}'s records were sent to {receiving.name}",
-                body=body,
-                link=f"/ledger/students/{student.id}",
-                created_at=at,
-                email_to=person.email,
-                email_status="pending" if person.email else "skipped",
-                dedupe_key=f"transfer:{request.code}:{person.id}",
+        for person in people:
+            rows.append(
+                {
+                    "person_id": person.id,
+                    "district_id": sending.id,
+                    "kind": "transfer.forwarded",
+                    "subject": f"{student.first_name}'s records were sent to {receiving.name}",
+                    "body": body,
+                    "link": f"/ledger/students/{student.id}",
+                    "created_at": at,
+                    "email_to": person.email,
+                    "email_status": "pending" if person.email else "skipped",
+                    "dedupe_key": f"transfer:{request.code}:{person.id}",
+                }
             )
-        )
-    append(
+        notified[student.district_id].append(student.id)
+    if rows:
+        db.execute(insert(Notification), rows)
+    append_many(
         db,
-        EventSpec(
-            action="transfer.parent_notice",
-            district_id=sending.id,
-            subject_type="student",
-            subjects=[student.id],
-            basis=LegalBasis.TRANSFER.value,
-            request_id=request.code,
-            details={"notified": [p.id for p in people], "citation": "34 CFR 99.34(a)(1)"},
-            occurred_at=at,
-        ),
+        [
+            EventSpec(
+                action="transfer.parent_notice",
+                district_id=district,
+                subject_type="student",
+                subjects=students,
+                basis=LegalBasis.TRANSFER.value,
+                details={"notices": len(rows), "citation": "34 CFR 99.34(a)(1)"},
+                occurred_at=at,
+            )
+            for district, students in sorted(notified.items())
+        ],
     )
-    return len(people)
 
 
 def _work_dir(data_dir: Path) -> Path:
@@ -411,29 +469,34 @@ def _deliver(
     receiving = db.get(Organization, matched[0].request.receiving_district_id)
     assert receiving is not None
     receive_format = settings_for(db, receiving.id).receive_format
+    events = _Events(principal, at)
     # The "seeks or intends to enroll" fact each request stands for, then the engine.
-    for item in matched:
-        er = EnrollmentRequest(
+    intents = [
+        EnrollmentRequest(
             student_id=item.student.id,
             district_id=receiving.id,
             registrar_person_id=item.request.registrar_person_id,
             valid_from=at,
             valid_to=at + timedelta(days=ENROLLMENT_REQUEST_DAYS),
         )
-        db.add(er)
-        db.flush()
-        item.request.enrollment_request_id = er.id
+        for item in matched
+    ]
+    db.add_all(intents)
+    db.flush()
+    for item, intent in zip(matched, intents, strict=True):
+        item.request.enrollment_request_id = intent.id
         item.request.student_id = item.student.id
         item.request.sending_district_id = item.student.district_id
     by_actor: dict[tuple[int, int], list[_Matched]] = defaultdict(list)
     for item in matched:
         by_actor[(item.request.registrar_person_id, item.request.registrar_org_id)].append(item)
     decisions: dict[int, list[Decision]] = {}
+    sends = {d: settings_for(db, d).datasets for d in {item.student.district_id for item in matched}}
     for group in by_actor.values():
         questions = [
             Question(item.student.id, dataset)
             for item in group
-            for dataset in settings_for(db, item.student.district_id).datasets
+            for dataset in sends[item.student.district_id]
         ]
         answers = decide_batch(db, _actor(group[0].request), questions, at)
         for question, answer in zip(questions, answers, strict=True):
@@ -464,7 +527,7 @@ def _deliver(
         granted = _granted(decisions[item.student.id])
         if not granted:
             _set(item.request, Status.REFUSED, _refusal(decisions[item.student.id], item.student), at)
-            _event(db, item.request, "transfer.refused", principal, at)
+            events.add(item.request, "transfer.refused")
             continue
         item.request.datasets = [d.dataset.value for d in granted]
         item.request.format = receive_format.value
@@ -473,7 +536,8 @@ def _deliver(
     for item in allowed:
         by_sender[item.student.district_id].append(item)
     for sender_id, items in sorted(by_sender.items()):
-        _send(db, data_dir, receiving, sender_id, items, decisions, principal, at)
+        _send(db, data_dir, receiving, sender_id, items, decisions, principal, at, events)
+    events.flush(db)
 
 
 def _send(
@@ -485,6 +549,7 @@ def _send(
     decisions: dict[int, list[Decision]],
     principal: Principal | None,
     at: datetime,
+    events: _Events,
 ) -> None:
     sending = db.get(Organization, sender_id)
     assert sending is not None
@@ -502,7 +567,7 @@ def _send(
                 f"{sending.name}'s source holds no records of this student right now; ask {sending.name}",
                 at,
             )
-            _event(db, item.request, "transfer.failed", principal, at)
+            events.add(item.request, "transfer.failed")
         if not present:
             return
         allowed = {
@@ -543,20 +608,22 @@ def _send(
         for item in items:
             if item.request.status != Status.FAILED.value:
                 _set(item.request, Status.FAILED, _friendly(exc, receiving), at)
-                _event(db, item.request, "transfer.failed", principal, at)
+                events.add(item.request, "transfer.failed")
         return
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
+    notices: list[_Notice] = []
     for item in present:
         request = item.request
         request.package_id = package.id
         request.delivered_at = at
         _set(request, Status.DELIVERED, "", at)
-        _event(db, request, "transfer.delivered", principal, at)
+        events.add(request, "transfer.delivered")
         granted = _granted(decisions[item.student.id])
         if any(o.kind is ObligationKind.NOTIFY_PARENT for d in granted for o in d.obligations):
-            _notify_parents(db, request, item.student, [d.dataset for d in granted], at)
+            notices.append(_Notice(request, item.student, tuple(d.dataset for d in granted)))
+    _notify_parents(db, notices, at)
 
 
 def _granted(decisions: Sequence[Decision]) -> list[Decision]:
@@ -793,15 +860,19 @@ def request_bulk(
     db.flush()
     requests = [_new_request(db, principal, receiving, ask, batch, at) for ask in asks]
     db.flush()
-    known = _bulk_known(db, asks, receiving.id)
+    by_sid = _bulk_known(db, "sid", [normalize_id(a.state_id) for a in asks], receiving.id)
+    outcomes = [_decide_match(db, ask, by_sid.get(normalize_id(ask.state_id), [])) for ask in asks]
+    unmatched = [ask for ask, outcome in zip(asks, outcomes, strict=True) if outcome.exact is None]
+    by_dob = _bulk_known(db, "dob", [a.birth_date for a in unmatched], receiving.id)
     matched: list[_Matched] = []
     students: dict[int, Student] = {}
     exact_ids: list[tuple[TransferRequest, int]] = []
-    for request, ask in zip(requests, asks, strict=True):
+    for request, ask, outcome in zip(requests, asks, outcomes, strict=True):
         sid = normalize_id(ask.state_id)
-        pool = {k.student_id: k for k in known.get(("sid", sid), [])}
-        pool.update({k.student_id: k for k in known.get(("dob", ask.birth_date.isoformat()), [])})
-        outcome = _decide_match(db, ask, list(pool.values()))
+        if outcome.exact is None:
+            pool = {k.student_id: k for k in by_sid.get(sid, [])}
+            pool.update({k.student_id: k for k in by_dob.get(ask.birth_date, [])})
+            outcome = _decide_match(db, ask, list(pool.values()))
         if outcome.exact is None and not outcome.near and sid:
             outcome = _match_one(db, ask, receiving.id)  # typos in the state ID: rare, one by one
         if outcome.exact is not None:
@@ -844,18 +915,15 @@ def request_bulk(
 
 
 def _bulk_known(
-    db: Session, asks: Sequence[Ask], exclude_district: int
-) -> dict[tuple[str, str], list[_Known]]:
-    """Candidates for a whole list in a few queries: by state ID, and by birth date."""
-    out: dict[tuple[str, str], list[_Known]] = defaultdict(list)
-    sids = sorted({normalize_id(a.state_id) for a in asks} - {""})
-    dobs = sorted({a.birth_date for a in asks})
-    for start in range(0, len(sids), _CHUNK):
-        for k in _known_rows(db, Student.state_id.in_(sids[start : start + _CHUNK]), exclude_district):
-            out[("sid", normalize_id(k.identity.state_id))].append(k)
-    for start in range(0, len(dobs), _CHUNK):
-        for k in _known_rows(db, Student.birth_date.in_(dobs[start : start + _CHUNK]), exclude_district):
-            out[("dob", k.identity.birth_date.isoformat())].append(k)
+    db: Session, by: str, values: Sequence[object], exclude_district: int
+) -> dict[object, list[_Known]]:
+    """Candidates for a whole list in a few queries, by state ID (``sid``) or birth date (``dob``)."""
+    out: dict[object, list[_Known]] = defaultdict(list)
+    column = Student.state_id if by == "sid" else Student.birth_date
+    wanted = sorted({v for v in values if v}, key=str)
+    for start in range(0, len(wanted), _CHUNK):
+        for k in _known_rows(db, column.in_(wanted[start : start + _CHUNK]), exclude_district):
+            out[normalize_id(k.identity.state_id) if by == "sid" else k.identity.birth_date].append(k)
     return out
 
 
