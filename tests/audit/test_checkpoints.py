@@ -89,6 +89,7 @@ def test_a_rewritten_chain_breaks_at_the_checkpoint(
     problem = verify(engine).problems[0]
     assert problem.kind == "checkpoint"
     assert problem.seq == 6
+    assert verify(engine, in_database=True).problems[0] == problem
 
 
 def test_truncation_behind_a_checkpoint_is_detected(

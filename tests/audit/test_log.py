@@ -186,7 +186,7 @@ def test_verify_from_an_event_id(engine: Engine, tamper: Callable[..., None]) ->
     assert verify(engine).problems[0].event_id == ids[2]
 
 
-@pytest.mark.parametrize("damage", ["none", "change", "delete", "head"])
+@pytest.mark.parametrize("damage", ["none", "change", "delete", "head", "reorder"])
 def test_parallel_verification_finds_the_same_first_break(
     engine: Engine, tamper: Callable[..., None], damage: str
 ) -> None:
@@ -197,12 +197,20 @@ def test_parallel_verification_finds_the_same_first_break(
         tamper(f"DELETE FROM audit_events WHERE id = {ids[9]}")  # the last event of a segment
     elif damage == "head":
         tamper("UPDATE audit_chains SET head_seq = 39 WHERE key LIKE 'district:%'")
+    elif damage == "reorder":
+        tamper(
+            f"UPDATE audit_events SET id = -1 WHERE id = {ids[5]}",
+            f"UPDATE audit_events SET id = {ids[5]} WHERE id = {ids[30]}",
+            f"UPDATE audit_events SET id = {ids[30]} WHERE id = -1",
+        )
     serial = verify(engine, jobs=1)
     parallel = verify(engine, jobs=4, min_per_job=10)
-    assert [(p.kind, p.event_id, p.seq) for p in parallel.problems] == [
-        (p.kind, p.event_id, p.seq) for p in serial.problems
-    ]
+    in_database = verify(engine, in_database=True)  # PostgreSQL hashes; falls back to name the break
+    expected = [(p.kind, p.event_id, p.seq) for p in serial.problems]
+    assert [(p.kind, p.event_id, p.seq) for p in parallel.problems] == expected
+    assert [(p.kind, p.event_id, p.seq) for p in in_database.problems] == expected
     assert parallel.ok is (damage == "none")
+    assert in_database.events == serial.events
 
 
 def test_a_large_batch_keeps_ids_in_sequence_order(engine: Engine) -> None:

@@ -46,6 +46,11 @@ def verify_cmd(
         True, "--ledger/--no-ledger", help="also check the 99.32 ledger against the log"
     ),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    in_database: bool = typer.Option(
+        False,
+        "--in-database",
+        help="PostgreSQL: let the server recompute the hashes (faster; trusts the server)",
+    ),
     database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
 ) -> None:
     """Recompute every hash chain and checkpoint; name the first broken event of each chain."""
