@@ -134,7 +134,7 @@ def _agendas(db: Db, district_id: int) -> list[dict[str, Any]]:
                     "open": req.status == Status.REVIEW.value,
                 }
             )
-        out.append({"cycle": cycle, "items": items})
+        out.append({"cycle": cycle, "entries": items})
     return out
 
 

@@ -19,6 +19,6 @@ def panel_page(request: Request, db: Db, principal: PagePrincipal) -> Response:
     need(principal, Role.REVIEW_PANEL_MEMBER)
     agendas = _agendas(db, principal.organization_id)
     for agenda in agendas:
-        for item in agenda["items"]:
+        for item in agenda["entries"]:
             item["mine"] = next((v for v in item["votes"] if v.person_id == principal.person_id), None)
     return page(request, db, principal, "panel.html", {"cycles": agendas, "choices": cycles.VOTES})
