@@ -511,64 +511,92 @@ def ledger_view(entry: DisclosureEntry) -> dict[str, Any]:
 
 
 def _verify_ledger(reader: _Reader, engine: Engine, from_id: int | None) -> tuple[int, Problem | None]:
-    """Every ledger line matches its disclosure event, and every disclosed student has a line."""
+    """Every ledger line matches its disclosure event, and every disclosed student has a line.
+
+    A merge of the disclosure events and the ledger lines, both in event order, so memory stays
+    flat however long the ledger is.
+    """
     lower = from_id or 0
     # The ledger is read in its own session: bound it by the snapshot's last event.
     upper = int(reader.all("SELECT coalesce(max(id), 0) FROM audit_events")[0][0])
-    events: dict[int, dict[str, Any]] = {}
-    for rows in reader.stream(
-        "SELECT id, body FROM audit_events WHERE action IN ('disclosure', 'disclosure.request') "
-        "AND id >= ? AND id <= ? ORDER BY id",
-        (lower, upper),
-    ):
-        for event_id, body in rows:
-            events[int(event_id)] = json.loads(body)
-    seen: dict[int, set[str]] = {}
+
+    def disclosure_events() -> Iterator[tuple[int, dict[str, Any]]]:
+        for rows in reader.stream(
+            "SELECT id, body FROM audit_events WHERE action IN ('disclosure', 'disclosure.request') "
+            "AND id >= ? AND id <= ? ORDER BY id",
+            (lower, upper),
+        ):
+            for event_id, body in rows:
+                yield int(event_id), json.loads(body)
+
+    def unrecorded(event_id: int, event: dict[str, Any], seen: set[str]) -> Problem | None:
+        missing = set(event.get("subjects", [])) - seen
+        if not missing:
+            return None
+        return Problem(
+            "ledger",
+            "ledger",
+            f"students {', '.join(sorted(missing))} were disclosed but their ledger entries are missing",
+            event_id,
+        )
+
+    events = disclosure_events()
+    current: tuple[int, dict[str, Any]] | None = next(events, None)
+    seen: set[str] = set()
     count = 0
     with Session(engine) as db:
         for entry in db.scalars(
             select(DisclosureEntry)
             .where(DisclosureEntry.event_id >= lower, DisclosureEntry.event_id <= upper)
-            .order_by(DisclosureEntry.id)
+            .order_by(DisclosureEntry.event_id, DisclosureEntry.id)
             .execution_options(yield_per=BATCH)
         ):
             count += 1
-            event = events.get(entry.event_id)
-            if event is None:
+            while current is not None and current[0] < entry.event_id:
+                problem = unrecorded(current[0], current[1], seen)
+                if problem is not None:
+                    return count, problem
+                current, seen = next(events, None), set()
+            event: dict[str, Any] | None = None
+            if current is not None and current[0] == entry.event_id:
+                event = current[1]
+                seen.add(str(entry.student_id))
+            else:
                 # Committed after the snapshot was taken (ids are not commit-ordered): read it now.
                 late = db.get(AuditEvent, entry.event_id)
                 if late is not None and late.action in ("disclosure", "disclosure.request"):
-                    event = events[entry.event_id] = json.loads(late.body)
+                    event = json.loads(late.body)
             label = f"ledger entry {entry.id} (student {entry.student_id})"
             if event is None:
                 return count, Problem("ledger", "ledger", f"{label} has no disclosure event {entry.event_id}")
-            details = event.get("details", {})
-            mismatched = [name for name in _LEDGER_FIELDS if details.get(name) != ledger_view(entry)[name]]
-            if event.get("basis") != entry.basis:
-                mismatched.append("basis")
-            if event.get("citation") != entry.citation:
-                mismatched.append("citation")
-            if event.get("district") != entry.district_id:
-                mismatched.append("district")
-            if event["at"] != format_instant(entry.disclosed_at):
-                mismatched.append("date")
-            if str(entry.student_id) not in event.get("subjects", []):
-                mismatched.append("student")
+            mismatched = _ledger_mismatches(entry, event)
             if mismatched:
                 return count, Problem(
                     "ledger",
                     "ledger",
-                    f"{label} disagrees with its audit event on {', '.join(sorted(set(mismatched)))}",
+                    f"{label} disagrees with its audit event on {', '.join(mismatched)}",
                     entry.event_id,
                 )
-            seen.setdefault(entry.event_id, set()).add(str(entry.student_id))
-    for event_id, event in events.items():
-        missing = set(event.get("subjects", [])) - seen.get(event_id, set())
-        if missing:
-            return count, Problem(
-                "ledger",
-                "ledger",
-                f"students {', '.join(sorted(missing))} were disclosed but their ledger entries are missing",
-                event_id,
-            )
+    while current is not None:
+        problem = unrecorded(current[0], current[1], seen)
+        if problem is not None:
+            return count, problem
+        current, seen = next(events, None), set()
     return count, None
+
+
+def _ledger_mismatches(entry: DisclosureEntry, event: dict[str, Any]) -> list[str]:
+    details = event.get("details", {})
+    view = ledger_view(entry)
+    mismatched = {name for name in _LEDGER_FIELDS if details.get(name) != view[name]}
+    if event.get("basis") != entry.basis:
+        mismatched.add("basis")
+    if event.get("citation") != entry.citation:
+        mismatched.add("citation")
+    if event.get("district") != entry.district_id:
+        mismatched.add("district")
+    if event["at"] != format_instant(entry.disclosed_at):
+        mismatched.add("date")
+    if str(entry.student_id) not in event.get("subjects", []):
+        mismatched.add("student")
+    return sorted(mismatched)
