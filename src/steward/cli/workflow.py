@@ -10,10 +10,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from steward.config import get_settings
+from steward.config import Settings, get_settings
 from steward.store.db import make_engine
 
 console = Console()
+
+
+def _settings(database_url: str, data_dir: Path | None) -> Settings:
+    """The environment's settings, with the command line's database and data directory on top."""
+    settings = get_settings()
+    changes: dict[str, object] = {}
+    if database_url:
+        changes["database_url"] = database_url
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    return settings.model_copy(update=changes) if changes else settings
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +33,14 @@ def register(app: typer.Typer) -> None:
         interval: int = typer.Option(300, min=10, help="seconds between sweeps"),
         mail_interval: int = typer.Option(30, min=5, help="seconds between e-mail runs"),
         wait: bool = typer.Option(False, help="stand by until the running worker's lease lapses"),
+        database_url: str = typer.Option("", help="governance database (default: STEWARD_DATABASE_URL)"),
+        data_dir: Path | None = typer.Option(None, help="data directory (default: STEWARD_DATA_DIR)"),
     ) -> None:
         """Run the workflow scheduler (expiry, destruction, SLA and renewal sweeps; e-mail). Run
         exactly one: a second worker finds the lease held and exits."""
         from steward.workflow.worker.runner import serve
 
-        settings = get_settings()
+        settings = _settings(database_url, data_dir)
         code = serve(
             make_engine(settings.database_url),
             settings,
@@ -41,11 +54,13 @@ def register(app: typer.Typer) -> None:
     @app.command("sweep")
     def sweep_cmd(
         at: str = typer.Option("", help="run as of this UTC instant (ISO 8601), e.g. to replay"),
+        database_url: str = typer.Option("", help="governance database (default: STEWARD_DATABASE_URL)"),
+        data_dir: Path | None = typer.Option(None, help="data directory (default: STEWARD_DATA_DIR)"),
     ) -> None:
         """Run every workflow sweep once and show what changed (idempotent)."""
         from steward.workflow.worker.runner import run_once
 
-        settings = get_settings()
+        settings = _settings(database_url, data_dir)
         when = None
         if at:
             try:
