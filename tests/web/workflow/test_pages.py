@@ -104,3 +104,23 @@ def test_api_intake_and_read(app_client: TestClient, sqlite_engine: Engine, web_
     assert app_client.get(f"/api/v1/requests/{data['code']}").status_code == 404
     sign_in(app_client, "officer")
     assert app_client.get(f"/api/v1/requests/{data['code']}").json()["checklist"]
+
+
+def test_an_upload_over_50_mb_is_refused_with_its_reason(app_client: TestClient, web_world: World) -> None:
+    from steward.workflow.consents.bulk import COLUMNS, MAX_BYTES
+
+    token = sign_in(app_client, "partner")
+    body = (",".join(COLUMNS) + "\n").encode().ljust(MAX_BYTES + 1, b"x")
+    response = app_client.post(
+        "/partner/consents",
+        data={
+            "csrf_token": token,
+            "district_id": str(web_world.district),
+            "school_year": str(YEAR),
+            "datasets": "attendance",
+            "purpose": "tutoring",
+        },
+        files={"student_list": ("big.csv", body, "text/csv")},
+    )
+    assert response.status_code == 422
+    assert "the limit is 50 MB" in response.text

@@ -4,7 +4,6 @@ opt-outs and the workflow settings (targets, panel months, fee schedule, closure
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -34,7 +33,7 @@ from steward.web.ui.workflow.common import (
     values,
 )
 from steward.workflow import history
-from steward.workflow.common import WorkflowError, district_of
+from steward.workflow.common import WorkflowError, district_of, today_in
 from steward.workflow.grants import service as grants
 from steward.workflow.models import Grant, OptOut, Training
 from steward.workflow.optouts import service as optouts
@@ -88,7 +87,7 @@ def sla_dashboard(request: Request, db: Db, principal: PagePrincipal) -> Respons
     need(principal, OFFICER)
     rows = _sla_rows(db, principal, OPEN)
     counts = Counter(r["fulfilment"].state for r in rows if r["fulfilment"] is not None)
-    today = date.today()
+    today = today_in(db, principal.organization_id)
     due_this_week = [
         r for r in rows if r["fulfilment"] is not None and 0 <= (r["fulfilment"].due - today).days <= 7
     ]
@@ -289,7 +288,7 @@ def _training_context(db: Db, principal: Principal, errors: list[str] | None = N
         "rows": rows,
         "people": _external_people(db),
         "errors": errors or [],
-        "today": date.today().isoformat(),
+        "today": today_in(db, principal.organization_id).isoformat(),
     }
 
 
@@ -346,7 +345,7 @@ def _optout_context(db: Db, principal: Principal, errors: list[str] | None = Non
         "rows": rows,
         "kinds": [k.value for k in OptOutKind],
         "errors": errors or [],
-        "today": date.today().isoformat(),
+        "today": today_in(db, principal.organization_id).isoformat(),
     }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +244,7 @@ def _detail(
         "cycle": db.get(ReviewCycle, req.cycle_id) if req.cycle_id else None,
         "gate": gate,
         "local": lambda instant: local(db, req.district_id, instant),
-        "today": date.today().isoformat(),
+        "today": local(db, req.district_id, now)[:10],
         "errors": errors or [],
         "cancellable": req.status in {s.value for s in CANCELLABLE},
         "level_label": LEVELS.get(req.level, req.level),
