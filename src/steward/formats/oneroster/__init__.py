@@ -9,12 +9,21 @@ from steward.formats.oneroster.canonical import to_canonical
 from steward.formats.oneroster.conformance import check_directory, check_package
 from steward.formats.oneroster.reader import Package, Table, read_package
 from steward.formats.oneroster.spec import FILES, Mode, Version
-from steward.formats.oneroster.writer import DROPPED_FIELDS, DROPPED_RECORDS, PackageWriter, write_tables
+from steward.formats.oneroster.writer import (
+    DROPPED_FIELDS,
+    DROPPED_RECORDS,
+    ROSTER_FILES,
+    SCHEDULE_FILES,
+    PackageWriter,
+    write_tables,
+)
 
 __all__ = [
     "DROPPED_FIELDS",
     "DROPPED_RECORDS",
     "FILES",
+    "ROSTER_FILES",
+    "SCHEDULE_FILES",
     "Mode",
     "Package",
     "PackageWriter",
