@@ -124,3 +124,25 @@ def test_an_upload_over_50_mb_is_refused_with_its_reason(app_client: TestClient,
     )
     assert response.status_code == 422
     assert "the limit is 50 MB" in response.text
+
+
+def test_the_requester_never_sees_the_names_behind_the_ids_they_typed(
+    app_client: TestClient, sqlite_engine: Engine, web_world: World
+) -> None:
+    from steward.store.models import Student
+    from steward.workflow.requests import service as requests
+    from tests.workflow.helpers import form
+
+    with transaction(sqlite_engine) as db:
+        student = db.get_one(Student, web_world.students[0])
+        req = requests.create_and_submit(
+            db, web_world.p("partner"), form(web_world, student_refs=[student.local_id])
+        )
+        code, name = req.code, student.first_name
+    sign_in(app_client, "partner")
+    page = app_client.get(f"/requests/{code}")
+    assert page.status_code == 200
+    assert student.local_id in page.text
+    assert name not in page.text
+    sign_in(app_client, "officer")
+    assert name in app_client.get(f"/requests/{code}").text

@@ -59,6 +59,16 @@ def next_cycle(db: Session, config: WorkflowConfig, after: date) -> ReviewCycle:
         cycle = ReviewCycle(district_id=config.district_id, code=f"{planned:%Y-%m}", meets_on=planned)
         db.add(cycle)
         db.flush()
+        history.record(
+            db,
+            "review_cycle",
+            cycle.id,
+            "opened",
+            district_id=config.district_id,
+            actor=None,
+            to_status="open",
+            changes={"meets_on": [None, planned]},
+        )
     elif cycle.status != "open":
         return next_cycle(db, config, planned)
     return cycle
