@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,6 +87,10 @@ class Attacker:
         self.glo = ineq.lower[grows] - g_const[grows]
         self.ghi = ineq.upper[grows] - g_const[grows]
         self.singleton_rows = np.flatnonzero(singleton & suppressed)
+        self._single_rows = {
+            int(r): (xf.indices[xf.indptr[r] : xf.indptr[r + 1]], xf.data[xf.indptr[r] : xf.indptr[r + 1]])
+            for r in self.singleton_rows.tolist()
+        }
         self.s = xf[self.singleton_rows]
         self.xf = xf
 
@@ -134,13 +138,30 @@ class Attacker:
         self._cache[comps] = sub
         return sub
 
-    def interval(self, target: int, *, integer: bool = False, knowing: Sequence[int] = ()) -> Interval:
-        """Min and max of published cell ``target``; ``knowing`` lists singleton cells whose
-        student joins the attacker (their value is known to them)."""
+    def interval(
+        self,
+        target: int,
+        *,
+        integer: bool | Literal["auto"] = False,
+        knowing: Sequence[int] = (),
+    ) -> Interval:
+        """Min and max of published cell ``target`` (LP, or integer with ``True``/``"auto"``);
+        ``knowing`` lists singleton cells whose student joins the attacker."""
+        return self.solve(target, integer=integer, knowing=knowing)[0]
+
+    def solve(
+        self,
+        target: int,
+        *,
+        integer: bool | Literal["auto"] = False,
+        knowing: Sequence[int] = (),
+    ) -> tuple[Interval, dict[int, float] | None]:
+        """The interval and, per singleton of the component, whether both optimal tables keep
+        its value (``{s: 0.0}``) or move it (``{s: 1.0}``); ``None`` if not computed."""
         row = self.xf[target]
         const = float(self._const[target])
         if row.nnz == 0:
-            return Interval(const, const, integer)
+            return Interval(const, const, bool(integer)), None
         comps = self.component_of(target)
         sub = self._sub(comps)
         pos = np.searchsorted(sub.cols, row.indices)
@@ -163,15 +184,39 @@ class Attacker:
         if extra:
             a_eq = sp.vstack([a_eq, sp.csr_matrix(np.vstack(extra))], format="csr")
             b_eq = np.concatenate([b_eq, np.asarray(extra_b)])
-        lo = self._solve(c, a_eq, b_eq, sub, integer)
-        hi = self._solve(-c, a_eq, b_eq, sub, integer)
+        lo, x_lo = self._bound(c, a_eq, b_eq, sub, integer)
+        hi, x_hi = self._bound(-c, a_eq, b_eq, sub, integer)
         if lo is None:  # published cells are sums with y >= 0: bounded below
             raise SolverError("attacker minimum unbounded")
-        return Interval(const + lo, None if hi is None else const - hi, integer)
+        moved: dict[int, float] | None = None
+        if x_lo is not None and x_hi is not None:
+            moved = {}
+            for s, (s_idx, s_val) in self._single_rows.items():
+                keep = np.isin(self.comp[s_idx], comps)
+                if not keep.any():
+                    continue
+                at = np.searchsorted(sub.cols, s_idx[keep])
+                want = float(self.problem.values[s] - self._const[s])
+                a = float(s_val[keep] @ x_lo[at])
+                b = float(s_val[keep] @ x_hi[at])
+                moved[s] = 0.0 if abs(a - want) < 1e-7 and abs(b - want) < 1e-7 else 1.0
+        return Interval(const + lo, None if hi is None else const - hi, bool(integer)), moved
+
+    @classmethod
+    def _bound(
+        cls, c: Any, a_eq: Any, b_eq: Any, sub: _Sub, integer: bool | Literal["auto"]
+    ) -> tuple[float | None, Any]:
+        """LP, ILP, or ("auto") the LP when its optimal vertex is integral, else the ILP."""
+        if integer == "auto":
+            value, x = cls._solve(c, a_eq, b_eq, sub, False)
+            if x is None or np.all(np.abs(x - np.round(x)) < 1e-7):
+                return value, x
+            return cls._solve(c, a_eq, b_eq, sub, True)
+        return cls._solve(c, a_eq, b_eq, sub, bool(integer))
 
     @staticmethod
-    def _solve(c: Any, a_eq: Any, b_eq: Any, sub: _Sub, integer: bool) -> float | None:
-        """The minimum of ``c . y``; ``None`` when unbounded below."""
+    def _solve(c: Any, a_eq: Any, b_eq: Any, sub: _Sub, integer: bool) -> tuple[float | None, Any]:
+        """The minimum of ``c . y`` and its minimiser; ``None`` when unbounded below."""
         n = c.size
         if integer:
             cons = []
@@ -181,10 +226,10 @@ class Attacker:
                 cons.append(LinearConstraint(sub.a_ub, sub.lo, sub.hi))
             res = milp(c, constraints=cons, integrality=np.ones(n), bounds=Bounds(0, np.inf))
             if res.status == 3 or (res.status != 0 and "unbounded" in str(res.message).lower()):
-                return None
+                return None, None
             if res.status != 0:
                 raise SolverError(f"ILP failed: {res.message}")
-            return float(round(res.fun))
+            return float(round(res.fun)), res.x
         a_ub = b_ub = None
         if sub.a_ub.shape[0]:
             parts, rhs = [], []
@@ -209,14 +254,14 @@ class Attacker:
             method="highs",
         )
         if res.status == 3:
-            return None
+            return None, None
         if res.status != 0:
             raise SolverError(f"LP failed: {res.message}")
-        return float(res.fun)
+        return float(res.fun), res.x
 
 
 def neighbourhood(
-    problem: Problem, start: IntArray, *, max_cells: int = 3000, max_row: int = 400
+    problem: Problem, start: IntArray, *, max_cells: int = 1500, max_row: int = 400
 ) -> IntArray:
     """Inner cells reachable from ``start`` through published sums of at most ``max_row`` cells,
     breadth first, up to about ``max_cells``: where a cheap protecting direction usually lies."""

@@ -120,14 +120,16 @@ def check_by_attacker(
     attacker: Attacker, target: int, singleton: BoolArray, requirement: int
 ) -> tuple[Interval, str | None]:
     """The integer attacker's interval for the outsider and each singleton in the component."""
-    outsider = attacker.interval(target, integer=True)
+    outsider, moved = attacker.solve(target, integer="auto")
     if outsider.width < requirement:
         return outsider, explain(attacker, target, outsider, ())
     comps = set(attacker.component_of(target))
     for s in knowers(attacker.problem, singleton & attacker.suppressed, target).tolist():
         if not comps.intersection(attacker.component_of(s)):
             continue
-        inside = attacker.interval(target, integer=True, knowing=(s,))
+        if moved is not None and moved.get(s) == 0.0:
+            continue  # both optimal tables already agree with what this student knows
+        inside = attacker.interval(target, integer="auto", knowing=(s,))
         if inside.width < requirement:
             return inside, explain(attacker, target, inside, (s,))
     return outsider, None
@@ -169,7 +171,7 @@ def certify(
                 attacker = Attacker(problem, suppressed, singleton)
             lp = attacker.interval(p)
             if lp.width < 2 * requirement:
-                iv = attacker.interval(p, integer=True)
+                iv = attacker.interval(p, integer="auto")
                 lower, upper, bounds = iv.lower, iv.upper, "ilp"
             else:
                 lower = math.ceil(lp.lower - 1e-7)

@@ -69,6 +69,9 @@ class CircuitSearch:
         for j in range(len(problem.partitions)):
             self.implied[j] = self._is_implied(j)
         self.cell_cost = self._cell_costs()
+        self._ccl: list[float] = self.cell_cost.tolist()
+        self._yl: list[int] = self.y.tolist()
+        self._row_lists: dict[int, tuple[list[int], list[int]]] = {}
         self.cons = ((~self.suppressed) & ~self.implied) | self.singleton
         ineq = problem.inequalities
         self._g_base = np.asarray(ineq.rows @ self.y, dtype=np.float64).ravel()
@@ -108,6 +111,7 @@ class CircuitSearch:
                     self.cell_cost[i] = np.inf
                 else:
                     self.cell_cost[i] = 0.0 if self.suppressed[r] else float(self.cost[r])
+                self._ccl[i] = float(self.cell_cost[i])
 
     def changes(self, circuit: Circuit) -> tuple[IntArray, IntArray]:
         """Rows (published cells and inequality rows) that ``circuit`` changes, and by how much."""
@@ -143,6 +147,10 @@ class CircuitSearch:
         unit = self.unit
         cost = self.cost
         in_d = self._in_d
+        ccl = self._ccl
+        yl = self._yl
+        row_lists = self._row_lists
+        inf = float("inf")
         g_base, g_lo, g_hi = self._g_base, self._g_lo, self._g_hi
         t_cells = ri[rp[target] : rp[target + 1]]
         t_coef = dict(zip(t_cells.tolist(), rv[rp[target] : rp[target + 1]].tolist(), strict=True))
@@ -153,6 +161,7 @@ class CircuitSearch:
                 i = int(ri[rp[r]])
                 restore.append((i, float(cell_cost[i])))
                 cell_cost[i] = 0.0
+                ccl[i] = 0.0
 
         d: dict[int, int] = {}
         imb: dict[int, int] = {}
@@ -180,15 +189,22 @@ class CircuitSearch:
                 if r != skip:
                     imb[r] -= c * s
 
-        def usable(r: int, v: int) -> tuple[IntArray, IntArray, FloatArray]:
-            cells = ri[rp[r] : rp[r + 1]]
-            coefs = rv[rp[r] : rp[r + 1]]
-            cc = cell_cost[cells]
-            sign = np.where(coefs * v > 0, -1, 1)
-            ok = ((cc == 0.0) if not repair else np.isfinite(cc)) & ~in_d[cells]
-            ok &= (sign > 0) | (y[cells] >= 1)
-            idx = np.flatnonzero(ok)
-            return cells[idx], sign[idx], cc[idx]
+        def usable(r: int, v: int) -> list[tuple[int, int, float]]:
+            hit = row_lists.get(r)
+            if hit is None:
+                hit = row_lists[r] = (ri[rp[r] : rp[r + 1]].tolist(), rv[rp[r] : rp[r + 1]].tolist())
+            out = []
+            for i, c in zip(hit[0], hit[1], strict=True):
+                if i in d:
+                    continue
+                cc = ccl[i]
+                if cc != 0.0 and (not repair or cc == inf):
+                    continue
+                sg = -1 if c * v > 0 else 1
+                if sg < 0 and yl[i] < 1:
+                    continue
+                out.append((i, sg, cc))
+            return out
 
         def closing(i: int, s: int, unb: dict[int, int]) -> int:
             """How many unbalanced rows adding ``s`` at cell ``i`` moves toward balance."""
@@ -252,18 +268,22 @@ class CircuitSearch:
                 return
             if len(d) >= self.max_cells:
                 return
-            chosen = None
-            for r, v in unb.items():
+            chosen: tuple[int, list[tuple[int, int, float]]] | None = None
+            # short rows first; long sums are only scanned when nothing shorter is unbalanced
+            by_len = sorted(unb, key=lambda r: rp[r + 1] - rp[r])
+            short = [r for r in by_len if rp[r + 1] - rp[r] <= 64] or by_len
+            for r in short:
+                v = unb[r]
                 cand = usable(r, v)
-                if chosen is None or cand[0].size < chosen[1][0].size:
+                if chosen is None or len(cand) < len(chosen[1]):
                     chosen = (r, cand)
-                    if cand[0].size == 0 and not (repair and r < m and not single[r]):
+                    if not cand and not (repair and r < m and not single[r]):
                         return
             assert chosen is not None
-            r, (cells, signs, ccs) = chosen
+            r, cand = chosen
             options: list[tuple[float, int, int, int, int]] = []
-            for i, s, c in zip(cells.tolist(), signs.tolist(), ccs.tolist(), strict=True):
-                options.append((c, -closing(i, s, unb), -min(int(y[i]), 1), i, s))
+            for i, sg, c in cand:
+                options.append((c, -closing(i, sg, unb), -min(yl[i], 1), i, sg))
             if repair and r < m and not single[r] and not supp[r]:
                 options.append((float(cost[r]), 0, 0, -1 - r, 0))
             options.sort()
@@ -301,4 +321,5 @@ class CircuitSearch:
             in_d[list(d)] = False
             for i, c in restore:
                 cell_cost[i] = c
+                ccl[i] = c
         return sorted(best, key=lambda c: c.cost)

@@ -1,0 +1,312 @@
+"""Suppression benchmark: Steward's engine against tau-Argus (pytauargus MOD and OPT).
+
+For each table (fixed seed, realistic small counts) prints, per method: secondary suppressions,
+suppressed total, wall time, and how many primaries our audit finds exactly disclosed in the
+method's output. Run with ``.venv/bin/python bench/suppression.py [--quick]``; needs the ``bench``
+extra (``pytauargus``) for the tau-Argus rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steward.privacy.suppression.audit import Attacker
+from steward.privacy.suppression.circuits import CircuitSearch
+from steward.privacy.suppression.engine import PRIMARY, SECONDARY, suppress
+from steward.privacy.suppression.model import Dim, Problem, cross_table
+from steward.privacy.suppression.primary import primaries, singletons
+
+GRADES = ("K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
+SEX = (("Female", 0.493), ("Male", 0.497), ("Gender X", 0.010))
+RACE6 = (
+    ("White", 0.50),
+    ("Hispanic", 0.25),
+    ("Two or More", 0.09),
+    ("Asian", 0.08),
+    ("Black", 0.05),
+    ("AI/AN or NH/PI", 0.03),
+)
+RACE8 = (
+    ("White", 0.49),
+    ("Hispanic", 0.25),
+    ("Two or More", 0.09),
+    ("Asian", 0.08),
+    ("Black", 0.05),
+    ("AI/AN", 0.015),
+    ("NH/PI", 0.015),
+    ("Not Provided", 0.01),
+)
+SCHOOL_TYPES = (  # grades offered, share of schools, median students per grade
+    (range(0, 6), 0.55, 65.0),
+    (range(6, 9), 0.20, 180.0),
+    (range(9, 13), 0.18, 260.0),
+    (range(0, 9), 0.04, 35.0),
+    (range(0, 13), 0.03, 12.0),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    dims: tuple[Dim, ...]
+    counts: np.ndarray  # shape (schools, grades, groups)
+
+
+def make_table(
+    name: str, schools: int, groups: tuple[tuple[str, float], ...], districts: int, seed: int
+) -> Table:
+    """Enrollment by school x grade x group with realistic small counts (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    shares = np.asarray([g[1] for g in groups])
+    counts = np.zeros((schools, len(GRADES), len(groups)), dtype=np.int64)
+    kinds = rng.choice(len(SCHOOL_TYPES), size=schools, p=[t[1] for t in SCHOOL_TYPES])
+    for s in range(schools):
+        offered, _, median = SCHOOL_TYPES[kinds[s]]
+        size = median * math.exp(rng.normal(0.0, 0.45))
+        mix = rng.dirichlet(shares * 40.0)
+        for g in offered:
+            n = rng.poisson(size * math.exp(rng.normal(0.0, 0.1)))
+            counts[s, g] = rng.multinomial(n, mix)
+    school_codes = tuple(f"S{s:04d}" for s in range(schools))
+    parent = {}
+    if districts > 1:
+        owner = np.sort(rng.integers(0, districts, size=schools))
+        parent = {code: f"D{owner[s]:03d}" for s, code in enumerate(school_codes)}
+    dims = (
+        Dim("school", school_codes, parent),
+        Dim("grade", GRADES),
+        Dim("group", tuple(g[0] for g in groups)),
+    )
+    return Table(name, dims, counts)
+
+
+def tables(quick: bool) -> list[Table]:
+    out = [
+        make_table("30x13x3", 30, SEX, 1, 1),
+        make_table("200x13x6", 200, RACE6, 1, 2),
+    ]
+    if not quick:
+        out.append(make_table("25 districts > 1000x13x8", 1000, RACE8, 25, 3))
+    return out
+
+
+# ---------------------------------------------------------------- our audit of any pattern
+
+
+def disclosed(problem: Problem, suppressed: np.ndarray, primary: np.ndarray) -> dict[str, int]:
+    """Primaries of ``primary`` that the bound-aware audit finds exactly determined (width 0)
+    or merely narrower than 1, given the suppression pattern; circuits first, LP for the rest."""
+    single = singletons(problem, primary)
+    search = CircuitSearch(problem, suppressed, single)
+    witnessed: set[int] = set()
+    left: list[int] = []
+    for p in np.flatnonzero(primary).tolist():
+        if p in witnessed:
+            continue
+        if not suppressed[p]:
+            left.append(p)
+            continue
+        w = search.find(p)
+        if w is None:
+            left.append(p)
+            continue
+        witnessed.add(p)
+        if not single[p]:
+            rows, _ = search.changes(w)
+            witnessed.update(r for r in rows.tolist() if r < problem.n_cells and primary[r])
+    attacker = Attacker(problem, suppressed, np.zeros_like(single))
+    exact = narrow = 0
+    for p in left:
+        if p in witnessed:
+            continue
+        if not suppressed[p]:
+            exact += 1
+            continue
+        iv = attacker.interval(p)
+        if iv.width < 1e-7:
+            exact += 1
+        elif iv.width < 1:
+            narrow += 1
+    return {"exactly_disclosed": exact, "lp_width_below_1": narrow, "needed_lp": len(left)}
+
+
+# ---------------------------------------------------------------- tau-Argus
+
+
+def tau_argus(table: Table, problem: Problem, method: str, max_minutes: int) -> dict[str, Any]:
+    """Run tau-Argus (tabular input, FREQ(10,0)) and map its pattern onto our cells."""
+    from pytauargus.engine import run_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        dims = table.dims
+        lines = []
+        shape = table.counts.shape
+        for s in range(shape[0]):
+            for g in range(shape[1]):
+                for k in range(shape[2]):
+                    v = int(table.counts[s, g, k])
+                    if v:
+                        lines.append(f"{dims[0].codes[s]};{dims[1].codes[g]};{dims[2].codes[k]};{v};{v}")
+        (work / "t.tab").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rda = ['<SEPARATOR> ";"']
+        for d in dims:
+            rda += [f'"{d.name}" "" ""', "<RECODEABLE>", '<TOTCODE> "Total"']
+            if d.parent:
+                rda += ["<HIERARCHICAL>", f'<HIERCODELIST> "{d.name}.hrc"', '<HIERLEADSTRING> "@"']
+                tree: dict[str, list[str]] = {}
+                for code in d.codes:
+                    tree.setdefault(d.parent[code], []).append(code)
+                hrc = []
+                for top in sorted(tree):
+                    hrc.append(top)
+                    hrc += ["@" + c for c in tree[top]]
+                (work / f"{d.name}.hrc").write_text("\n".join(hrc) + "\n", encoding="utf-8")
+        rda += ['"n" "" ""', "<NUMERIC>", '"freq" "" ""', "<FREQUENCY>"]
+        (work / "t.rda").write_text("\n".join(rda) + "\n", encoding="utf-8")
+        names = "".join(f'"{d.name}"' for d in dims)
+        spec = f"MOD(1,{max_minutes},1,1,1)" if method == "MOD" else f"OPT(1,{max_minutes})"
+        arb = [
+            '<OPENTABLEDATA> "t.tab"',
+            '<OPENMETADATA> "t.rda"',
+            f'<SPECIFYTABLE> {names}|"n"||',
+            "<SAFETYRULE> FREQ(10,0)",
+            "<READTABLE> 1",
+            f"<SUPPRESS> {spec}",
+            '<WRITETABLE> (1,5,AS+,"out.tab")',
+        ]
+        (work / "t.arb").write_text("\n".join(arb) + "\n", encoding="utf-8")
+        start = time.perf_counter()
+        run_batch(str(work / "t.arb"))
+        elapsed = time.perf_counter() - start
+        status: dict[tuple[str, ...], str] = {}
+        for line in (work / "out.tab").read_text(encoding="utf-8").splitlines():
+            f = [x.strip().strip('"').strip() for x in line.split(";")]
+            status[tuple(f[:3])] = f[-3]
+    index = {label: j for j, label in enumerate(problem.labels)}
+    suppressed = np.zeros(problem.n_cells, dtype=np.bool_)
+    tau_primary = np.zeros(problem.n_cells, dtype=np.bool_)
+    for label, st in status.items():
+        j = index.get(label)
+        if j is None:
+            continue
+        suppressed[j] = st in ("U", "M")
+        tau_primary[j] = st == "U"
+    ours = primaries(problem)
+    return {
+        "method": f"tau-Argus {method}",
+        "seconds": round(elapsed, 2),
+        "suppressed": suppressed,
+        "primary": tau_primary,
+        "primaries_match_ours": bool(np.array_equal(tau_primary, ours)),
+    }
+
+
+def _tau_child(queue: Any, table: Table, problem: Problem, method: str, minutes: int) -> None:
+    try:
+        queue.put(tau_argus(table, problem, method, minutes))
+    except Exception as exc:  # reported by the parent
+        queue.put({"error": str(exc)})
+
+
+def tau_argus_limited(
+    table: Table, problem: Problem, method: str, minutes: int, wall: float
+) -> dict[str, Any]:
+    """tau-Argus in a child process, stopped after ``wall`` seconds (its own limits are per
+    sub-table, so a whole run can take far longer)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_tau_child, args=(queue, table, problem, method, minutes))
+    start = time.perf_counter()
+    proc.start()
+    try:
+        out: dict[str, Any] = queue.get(timeout=wall)
+    except Exception:
+        proc.kill()
+        proc.join()
+        return {
+            "method": f"tau-Argus {method}",
+            "error": f"did not finish within {wall:.0f} s (stopped)",
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+    proc.join()
+    return out
+
+
+def summarise(
+    problem: Problem, row: dict[str, Any], suppressed: np.ndarray, primary: np.ndarray
+) -> dict[str, Any]:
+    secondary = suppressed & ~primary
+    row = {k: v for k, v in row.items() if k not in ("suppressed", "primary")}
+    row["primaries"] = int(primary.sum())
+    row["secondary"] = int(secondary.sum())
+    row["suppressed_total"] = int(problem.values[secondary].sum())
+    row.update(disclosed(problem, suppressed, primary))
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="skip the 100k-cell table")
+    ap.add_argument("--no-tau", action="store_true", help="skip tau-Argus")
+    ap.add_argument("--tau-minutes", type=int, default=10, help="tau-Argus limit per sub-table")
+    ap.add_argument("--tau-wall", type=float, default=1800, help="seconds before a run is stopped")
+    ap.add_argument("--only", help="run only the table whose name starts with this")
+    args = ap.parse_args()
+    try:
+        import pytauargus  # noqa: F401
+
+        have_tau = not args.no_tau
+    except ImportError:
+        have_tau = False
+    report = []
+    for table in tables(args.quick):
+        if args.only and not table.name.startswith(args.only):
+            continue
+        problem = cross_table(table.dims, table.counts)
+        entry: dict[str, Any] = {
+            "table": table.name,
+            "inner_cells": problem.n_inner,
+            "published_cells": problem.n_cells,
+            "results": [],
+        }
+        start = time.perf_counter()
+        result = suppress(problem)
+        elapsed = time.perf_counter() - start
+        entry["results"].append(
+            summarise(
+                problem,
+                {"method": "steward fast", "seconds": round(elapsed, 2)},
+                result.suppressed,
+                result.status == PRIMARY,
+            )
+        )
+        assert int((result.status == SECONDARY).sum()) == entry["results"][0]["secondary"]
+        if have_tau:
+            methods = ["MOD"] + (["OPT"] if problem.n_cells <= 5000 else [])
+            for method in methods:
+                tau = tau_argus_limited(table, problem, method, args.tau_minutes, args.tau_wall)
+                if "error" in tau:  # the peer failing is a result, not a crash
+                    entry["results"].append(tau)
+                    continue
+                entry["results"].append(summarise(problem, tau, tau["suppressed"], tau["primary"]))
+        report.append(entry)
+        print(json.dumps(entry), file=sys.stderr)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
