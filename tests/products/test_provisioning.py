@@ -152,7 +152,11 @@ def test_bulk_then_deltas_with_leavers_and_opt_outs(engine: Engine, world: World
         )
 
 
-def test_demographics_only_when_the_contract_and_the_engine_allow(engine: Engine, world: World) -> None:
+def test_demographics_only_when_the_contract_and_the_engine_allow(
+    sqlite_engine: Engine, tmp_path: Path, region_drops: tuple[Path, tuple[str, str]]
+) -> None:
+    engine = sqlite_engine
+    world = make_world(engine, tmp_path, *region_drops)
     contract, _, identity = _vendor(engine, world, ["directory", "enrollment", "demographics"])
     with transaction(engine) as db:
         result = provision(db, world.data_dir, contract)

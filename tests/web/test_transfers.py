@@ -31,6 +31,12 @@ def region_drops(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[
 
 
 @pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """The pages' storage is the transfer service's, tested on both backends there."""
+    return sqlite_engine
+
+
+@pytest.fixture
 def world(engine: Engine, tmp_path: Path, region_drops: tuple[Path, tuple[str, str]]) -> World:
     made = make_world(engine, tmp_path, *region_drops)
     with transaction(engine) as db:

@@ -105,7 +105,10 @@ def test_exact_match_is_delivered_recorded_and_the_parents_notified(engine: Engi
     assert b"\t\t" in students_file  # the SSN column is empty
 
 
-def test_annual_notice_with_a_forwarding_clause_needs_no_parent_notice(engine: Engine, world: World) -> None:
+def test_annual_notice_with_a_forwarding_clause_needs_no_parent_notice(
+    sqlite_engine: Engine, sqlite_world: World
+) -> None:
+    engine, world = sqlite_engine, sqlite_world
     with transaction(engine) as db:
         settings = db.get(TenantSettings, world.home)
         assert settings is not None
@@ -201,8 +204,9 @@ def test_a_name_alone_never_matches(sqlite_engine: Engine, sqlite_world: World) 
     ],
 )
 def test_out_of_state_and_out_of_region_registrars_are_refused_with_the_reason(
-    engine: Engine, world: World, state: str, in_region: bool, reason: str
+    sqlite_engine: Engine, sqlite_world: World, state: str, in_region: bool, reason: str
 ) -> None:
+    engine, world = sqlite_engine, sqlite_world
     with transaction(engine) as db:
         district = outside_district(db, "far-away", state=state, in_region=in_region)
         registrar = principal(db, "reg-far", Role.REGISTRAR, district)
