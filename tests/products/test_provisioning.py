@@ -150,6 +150,15 @@ def test_bulk_then_deltas_with_leavers_and_opt_outs(engine: Engine, world: World
             )
             == 2
         )
+    with transaction(engine) as db:
+        again = provision(db, world.data_dir, contract, force_bulk=True)
+    assert again.mode.value == "bulk"
+    assert again.package_id is not None
+    assert again.students == first.students - 2
+    with Session(engine) as db:
+        users = set(db.scalars(select(ProvisioningRow.sourced_id).where(ProvisioningRow.file == "users")))
+        assert not gone & users
+        assert len([u for u in users if u.startswith("stu-")]) == again.students
 
 
 def test_demographics_only_when_the_contract_and_the_engine_allow(

@@ -254,15 +254,21 @@ def provision(
     )
     source = _covered(by_prefix, schools)
     ids = _student_ids(db, district.id, source.candidates)
-    visible = visible_among(
-        db,
-        person_id,
-        at,
-        list(ids.values()),
-        actor=Actor(str(person_id), Role.VENDOR_INTEGRATION, str(vendor.id)),
-        datasets=wanted,
-        directory_information=False,
-    )
+    actor = Actor(str(person_id), Role.VENDOR_INTEGRATION, str(vendor.id))
+    every = sorted(ids.values())
+    visible: dict[int, dict[Dataset, LegalBasis]] = {}
+    for start in range(0, len(every), _CHUNK):
+        visible.update(
+            visible_among(
+                db,
+                person_id,
+                at,
+                every[start : start + _CHUNK],
+                actor=actor,
+                datasets=wanted,
+                directory_information=False,
+            )
+        )
     opted_out = _opted_out(db, list(ids.values()), at)
     allowed: dict[str, frozenset[Dataset]] = {}
     for local, sid in ids.items():
