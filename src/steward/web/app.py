@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -24,7 +26,8 @@ from steward.web.api import health
 from steward.web.api import ledger as ledger_api
 from steward.web.api import workflow as workflow_api
 from steward.web.deps import LoginRequiredError
-from steward.web.security import Limiter, SecurityHeaders
+from steward.web.openapi import install_openapi
+from steward.web.security import Limiter, SecurityHeaders, integer_bounds
 from steward.web.templating import render
 from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
         openapi_url="/api/openapi.json",
         max_body_size=settings.max_request_bytes,
+        dependencies=[Depends(integer_bounds)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.oidc = OidcClient()
     warm_up()
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    install_openapi(app)
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("steward.web.ui") / "static")), name="static"
     )
@@ -93,12 +98,31 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             for name, value in (exc.headers or {}).items():
                 page.headers[name] = value
             return page
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        detail: Any = exc.detail
+        if exc.status_code == 422 and isinstance(detail, str):
+            # One shape for every 422, as the OpenAPI document says (a list of field errors).
+            detail = [{"loc": ["request"], "msg": detail, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "value_error")}
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond what the database stores (an id of 2**63 in a JSON body): no row can have
+        # it, so "not found" rather than a 500. Path and query integers are bounded earlier (422).
+        import logging
+
+        logging.getLogger("steward.web").warning("out-of-range value on %s: %s", request.url.path, exc)
+        if _wants_html(request):
+            return render(request, "error.html", {"title": "Not found", "message": "Not found"}, 404)
+        return JSONResponse({"detail": "not found"}, status_code=404)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -253,3 +253,45 @@ def check_stream(
     head = stream.read(4096)
     stream.seek(0)
     return check_upload(filename, content_type, head, size, kinds, max_bytes)
+
+
+# --- integer parameters -------------------------------------------------------------------------
+
+#: Ids are 32-bit on PostgreSQL; larger numbers in a path or query are refused before any query runs.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def _int_params(request: Request) -> Iterable[tuple[str, str, str]]:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    for location, params, values in (
+        ("path", dependant.path_params, request.path_params),
+        ("query", dependant.query_params, request.query_params),
+    ):
+        for param in params:
+            if param.field_info.annotation in (int, int | None) and param.alias in values:
+                yield location, param.alias, str(values[param.alias])
+
+
+async def integer_bounds(request: Request) -> None:
+    """App-wide dependency: an integer path or query parameter must fit the database's integers."""
+    from fastapi.exceptions import RequestValidationError
+
+    errors = []
+    for location, name, raw in _int_params(request):
+        try:
+            value = int(raw)
+        except ValueError:
+            continue  # FastAPI's own validation reports it
+        if not INT_MIN <= value <= INT_MAX:
+            errors.append(
+                {
+                    "loc": (location, name),
+                    "msg": f"must be between {INT_MIN} and {INT_MAX}",
+                    "type": "less_than_equal" if value > INT_MAX else "greater_than_equal",
+                }
+            )
+    if errors:
+        raise RequestValidationError(errors)
