@@ -9,10 +9,12 @@ from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
-from steward import __version__
+from steward import __version__, i18n
 
 templates = Jinja2Blocks(directory=str(resources.files("steward.web.ui") / "templates"))
 templates.env.globals["steward_version"] = __version__
+# Family pages translate with {% trans %} / _(); elsewhere nothing changes (English, no catalog).
+i18n.install(templates.env)
 
 
 def render(
