@@ -241,4 +241,5 @@ def seed_personas(db: Session, districts: list[Organization]) -> list[Persona]:
             since,
         ),
     ]
+    __import__("steward.demo.partner", fromlist=["seed_partner"]).seed_partner(db, home)
     return personas
