@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from steward.privacy.suppression.audit import Attacker
+from steward.privacy.suppression.certificate import check_by_attacker
 from steward.privacy.suppression.circuits import CircuitSearch
 from steward.privacy.suppression.engine import PRIMARY, SECONDARY, suppress
 from steward.privacy.suppression.model import Dim, Problem, cross_table
@@ -104,8 +105,8 @@ def tables(quick: bool) -> list[Table]:
 
 
 def disclosed(problem: Problem, suppressed: np.ndarray, primary: np.ndarray) -> dict[str, int]:
-    """Primaries of ``primary`` that the bound-aware audit finds exactly determined (width 0)
-    or merely narrower than 1, given the suppression pattern; circuits first, LP for the rest."""
+    """Primaries that the bound-aware audit finds exactly determined by anyone (width 0), pinned
+    to less than 1, or determined by a singleton student; circuits first, LP/ILP for the rest."""
     single = singletons(problem, primary)
     search = CircuitSearch(problem, suppressed, single)
     witnessed: set[int] = set()
@@ -124,20 +125,27 @@ def disclosed(problem: Problem, suppressed: np.ndarray, primary: np.ndarray) -> 
         if not single[p]:
             rows, _ = search.changes(w)
             witnessed.update(r for r in rows.tolist() if r < problem.n_cells and primary[r])
-    attacker = Attacker(problem, suppressed, np.zeros_like(single))
-    exact = narrow = 0
+    attacker = Attacker(problem, suppressed, single)
+    exact = narrow = by_singleton = 0
     for p in left:
         if p in witnessed:
             continue
         if not suppressed[p]:
             exact += 1
             continue
-        iv = attacker.interval(p)
+        iv = attacker.interval(p, integer="auto")
         if iv.width < 1e-7:
             exact += 1
         elif iv.width < 1:
             narrow += 1
-    return {"exactly_disclosed": exact, "lp_width_below_1": narrow, "needed_lp": len(left)}
+        elif check_by_attacker(attacker, p, single, 1)[1] is not None:
+            by_singleton += 1
+    return {
+        "exactly_disclosed": exact,
+        "width_below_1": narrow,
+        "disclosed_to_a_singleton": by_singleton,
+        "needed_lp": len(left),
+    }
 
 
 # ---------------------------------------------------------------- tau-Argus

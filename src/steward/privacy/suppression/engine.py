@@ -22,6 +22,7 @@ from steward.privacy.suppression.primary import Zeros, overlapping, primaries, s
 Method = Literal["fast", "optimal"]
 
 PUBLISHED, PRIMARY, SECONDARY = 0, 1, 2
+_DEEP_CLEANUP_CELLS = 25_000
 STATUS_NAMES = ("published", "primary", "secondary")
 
 
@@ -112,6 +113,11 @@ def _fast(
 
     before = search.suppressed.copy()
     cleanup(search, primary, witnesses)
+    if problem.n_cells <= _DEEP_CLEANUP_CELLS:
+        # a second, deeper pass: longer circuits may free cells the first pass had to keep
+        search.max_cells *= 2
+        cleanup(search, primary, witnesses, budget=budget)
+        search.max_cells //= 2
     lp_only = [p for p in prim.tolist() if p not in witnesses]
     if lp_only:
         attacker = Attacker(problem, search.suppressed, singleton)
