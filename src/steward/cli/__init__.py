@@ -28,6 +28,7 @@ MODULES = (
     "transfer",
     "workflow",
     "suppress",
+    "portal",
 )
 
 

@@ -422,6 +422,24 @@ def deliver(
     )
 
 
+def failed(
+    db: Session, principal: Principal, at: datetime, note: str, *, nightly_key: str | None = None
+) -> PortalGeneration:
+    """A making that failed (the source could not be read...), so the night is not retried."""
+    return _generation(
+        db,
+        principal,
+        None,
+        kind="nightly" if nightly_key else "on_demand",
+        channel="sftp",
+        fmt="xlsx+csv",
+        at=at,
+        status="failed",
+        note=note[:1000],
+        nightly_key=nightly_key,
+    )
+
+
 def history(db: Session, organization_id: int, limit: int = 30) -> list[PortalGeneration]:
     """The organization's latest makings (newest first)."""
     return list(
