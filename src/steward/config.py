@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     cookie_secure: bool = False
+    #: Database connections per web process; with the overflow at least the 40 worker threads.
+    db_pool_size: int = 20
+    db_max_overflow: int = 30
     #: The address people reach the hub at (e.g. https://steward.district.org), for SSO callbacks.
     public_url: str | None = None
 

@@ -206,17 +206,7 @@ def current_roles(db: Session, person_id: int, at: datetime | None = None) -> li
         select(RoleAssignment)
         .outerjoin(RoleAssignmentTerms, RoleAssignmentTerms.role_assignment_id == RoleAssignment.id)
         .outerjoin(Agreement, Agreement.id == RoleAssignmentTerms.agreement_id)
-        .where(
-            RoleAssignment.person_id == person_id,
-            RoleAssignment.valid_at(at),
-            or_(
-                RoleAssignmentTerms.agreement_id.is_(None),
-                and_(
-                    Agreement.valid_at(at),
-                    Agreement.status.in_([s.value for s in BINDING_APPROVAL_STATUSES]),
-                ),
-            ),
-        )
+        .where(RoleAssignment.person_id == person_id, _current_role_filter(at))
         .order_by(RoleAssignment.id)
     )
     return list(db.scalars(stmt))
@@ -324,16 +314,53 @@ def principal_for(db: Session, record: WebSession) -> Principal | None:
     return principal_for_assignment(db, record.account_id, record.role_assignment_id)
 
 
+def _current_role_filter(at: datetime) -> Any:
+    """A role assignment valid at ``at``, and its agreement too when it rests on one."""
+    return and_(
+        RoleAssignment.valid_at(at),
+        or_(
+            RoleAssignmentTerms.agreement_id.is_(None),
+            and_(
+                Agreement.valid_at(at),
+                Agreement.status.in_([s.value for s in BINDING_APPROVAL_STATUSES]),
+            ),
+        ),
+    )
+
+
 def principal_for_assignment(db: Session, account_id: int, role_assignment_id: int) -> Principal | None:
-    """The principal of an account acting in one role assignment, if both are usable now."""
-    account = db.get(Account, account_id)
-    if account is None or not is_usable(db, account):
+    """The principal of an account acting in one role assignment, if both are usable now.
+
+    One query (it runs on every request): account active and not suspended, role valid now.
+    """
+    row = db.execute(
+        select(RoleAssignment.role, Person, Organization)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .join(Account, Account.person_id == Person.id)
+        .join(Organization, Organization.id == RoleAssignment.organization_id)
+        .outerjoin(AccountSecurity, AccountSecurity.account_id == Account.id)
+        .outerjoin(RoleAssignmentTerms, RoleAssignmentTerms.role_assignment_id == RoleAssignment.id)
+        .outerjoin(Agreement, Agreement.id == RoleAssignmentTerms.agreement_id)
+        .where(
+            RoleAssignment.id == role_assignment_id,
+            Account.id == account_id,
+            Account.active.is_(True),
+            or_(AccountSecurity.status.is_(None), AccountSecurity.status == AccountStatus.ACTIVE.value),
+            _current_role_filter(now_utc()),
+        )
+    ).first()
+    if row is None:
         return None
-    valid = {r.id: r for r in current_roles(db, account.person_id)}
-    assignment = valid.get(role_assignment_id)
-    if assignment is None:
-        return None
-    return principal_of(db, assignment)
+    role, person, org = row
+    return Principal(
+        person_id=person.id,
+        person_code=person.code,
+        role=Role(role),
+        organization_id=org.id,
+        organization_code=org.code,
+        organization_kind=OrgKind(org.kind),
+        display_name=person.display_name,
+    )
 
 
 def principal_of(db: Session, assignment: RoleAssignment) -> Principal:

@@ -31,8 +31,11 @@ from steward.web.security import Limiter, SecurityHeaders, integer_bounds
 from steward.web.templating import render
 from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
+from steward.web.ui import consent_requests as consent_requests_ui
+from steward.web.ui import family as family_ui
 from steward.web.ui import ledger as ledger_ui
 from steward.web.ui import transfers as transfers_ui
+from steward.web.ui import transparency as transparency_ui
 from steward.web.ui import workflow as workflow_ui
 
 
@@ -42,10 +45,19 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """Enough connections for every worker thread: a request holds one from its first query to its
+    response, so a pool smaller than the thread pool deadlocks under load (threads wait for
+    connections held by requests that wait for threads)."""
+    if settings.database_url.startswith("sqlite") and ":memory:" in settings.database_url:
+        return {}
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 10}
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the app around one governance database (SQLite file by default)."""
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, **pool_options(settings))
     app = FastAPI(
         title="Steward",
         version=__version__,
@@ -78,6 +90,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(transfers_ui.router)
     app.include_router(workflow_ui.router)
     app.include_router(workflow_api.router)
+    app.include_router(family_ui.router)
+    app.include_router(consent_requests_ui.router)
+    app.include_router(transparency_ui.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
