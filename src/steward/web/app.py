@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(family_ui.router)
     app.include_router(consent_requests_ui.router)
     app.include_router(transparency_ui.router)
+    app.include_router(__import__("steward.web.ui.portal", fromlist=["router"]).router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:

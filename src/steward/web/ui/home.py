@@ -55,10 +55,22 @@ SUMMARIES: dict[Role, str] = {
 
 STEPS: dict[Role, list[NextStep]] = {
     Role.TEACHER: [
-        NextStep("See your students", "The roster of each of your sections, with what you may see and why.")
+        NextStep(
+            "See your students",
+            "The roster of each of your sections, with what you may see and why.",
+            "/portal/students",
+        )
     ],
-    Role.PRINCIPAL: [NextStep("See your school's students", "Everyone enrolled in your school this year.")],
-    Role.COUNSELOR: [NextStep("See your school's students", "Everyone enrolled in your school this year.")],
+    Role.PRINCIPAL: [
+        NextStep(
+            "See your school's students", "Everyone enrolled in your school this year.", "/portal/students"
+        )
+    ],
+    Role.COUNSELOR: [
+        NextStep(
+            "See your school's students", "Everyone enrolled in your school this year.", "/portal/students"
+        )
+    ],
     Role.REGISTRAR: [
         NextStep(
             "Request an incoming student's records",
@@ -96,7 +108,7 @@ STEPS: dict[Role, list[NextStep]] = {
         NextStep(
             "See your students",
             "Consented students your district granted to your organization.",
-            "/partner/students",
+            "/portal/students",
         ),
     ],
     Role.RESEARCHER: [
@@ -113,7 +125,9 @@ STEPS: dict[Role, list[NextStep]] = {
         NextStep("Aggregate reports", "Enrollment, attendance, discipline and assessment, suppressed.")
     ],
     Role.PARENT: [
-        NextStep("See your children", "Their records, who can see them, and every disclosure."),
+        NextStep(
+            "See your children", "Their records, who can see them, and every disclosure.", "/portal/students"
+        ),
         NextStep(
             "Consents and opt-outs", "Give, decline or revoke consent; opt out of directory information."
         ),
