@@ -25,9 +25,12 @@ MODULES = (
     "generate",
     "policy",
     "tokens",
+    "sso",
     "transfer",
     "workflow",
     "suppress",
+    "report",
+    "extract",
     "portal",
 )
 
