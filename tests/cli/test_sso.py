@@ -38,7 +38,8 @@ def test_add_list_link_disable(sqlite_engine: Engine, monkeypatch: pytest.Monkey
         plain = runner.invoke(
             app,
             ["sso", "add", "--district", "d1", "--slug", "plain", "--name", "x", "--client-id", "a",
-             "--discovery-url", "http://evil.example/.well-known/openid-configuration", "--database-url", url],
+             "--discovery-url", "http://evil.example/.well-known/openid-configuration",
+             "--database-url", url],
         )  # fmt: skip
         assert plain.exit_code == 2
         assert "https" in plain.output
