@@ -29,8 +29,6 @@ MODULES = (
     "transfer",
     "workflow",
     "suppress",
-    "report",
-    "extract",
     "portal",
 )
 
