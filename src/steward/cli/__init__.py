@@ -29,6 +29,7 @@ MODULES = (
     "transfer",
     "workflow",
     "suppress",
+    "report",
     "portal",
 )
 
