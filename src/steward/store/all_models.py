@@ -3,6 +3,7 @@
 from steward.accounts import models as account_models  # noqa: F401
 from steward.audit import models as audit_models  # noqa: F401
 from steward.delivery import models as delivery_models  # noqa: F401
+from steward.family import models as family_models  # noqa: F401
 from steward.products.extract import models as research_id_models  # noqa: F401
 from steward.products.portal import models as portal_models  # noqa: F401
 from steward.store import models  # noqa: F401
