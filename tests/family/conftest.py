@@ -45,11 +45,12 @@ class Family:
         return self.parents[student_id]
 
 
-def parent_principal(db: Session, person_id: int, district_id: int) -> Principal:
+def family_principal(db: Session, person_id: int, district_id: int, role: Role = Role.PARENT) -> Principal:
+    """A parent (or a student) acting at the district."""
     person = db.get_one(Person, person_id)
     district = db.get_one(Organization, district_id)
     return Principal(
-        person.id, person.code, Role.PARENT, district.id, district.code, OrgKind.DISTRICT, person.display_name
+        person.id, person.code, role, district.id, district.code, OrgKind.DISTRICT, person.display_name
     )
 
 
@@ -67,7 +68,7 @@ def build_family(db: Session, root: Path) -> Family:
                 person_id=guardian, role=Role.PARENT.value, organization_id=w.district, valid_from=f.EPOCH
             )
         )
-        parents[student_id] = parent_principal(db, guardian, w.district)
+        parents[student_id] = family_principal(db, guardian, w.district)
     db.flush()
     return Family(w, parents, dsa.code)
 

@@ -218,7 +218,7 @@ def child_view(
             ConsentLine(
                 consent,
                 orgs[consent.organization_id],
-                tuple(Dataset(d) for d in datasets_of(db, consent.id)),
+                tuple(sorted((Dataset(d) for d in datasets_of(db, consent.id)), key=list(Dataset).index)),
                 in_force,
                 signatures.get(consent.id),
                 found.capacity.holds_rights

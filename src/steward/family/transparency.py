@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from steward.workflow.requests.models import DataRequest
 
 #: Kinds of agreement that let data leave the district (network-use agreements do not).
 LISTED_KINDS = frozenset(k.value for k in AgreementKind) - {AgreementKind.NETWORK_USE.value}
+_TICK = timedelta(microseconds=1)
 ORG_KINDS_LISTED = ("partner", "research_org", "vendor", "agency", "state_agency")
 
 
@@ -82,11 +83,10 @@ def districts(db: Session) -> list[Organization]:
 def _elements(agreement: Agreement) -> tuple[Elements, ...]:
     named = set(agreement.elements) if agreement.elements is not None else None
     out = []
-    for value in agreement.datasets or ():
-        try:
-            dataset = Dataset(value)
-        except ValueError:
-            continue
+    known = {d.value for d in Dataset}
+    for dataset in sorted(
+        (Dataset(v) for v in agreement.datasets or () if v in known), key=list(Dataset).index
+    ):
         if named is None:
             chosen = [e for e in ELEMENTS[dataset] if e.sensitivity is not Sensitivity.IDENTIFIER]
         else:
@@ -128,7 +128,8 @@ def page(db: Session, district: Organization, at: datetime | None = None) -> Dis
                 purpose=agreement.purpose or agreement.title or "",
                 datasets=_elements(agreement),
                 starts=local_date(agreement.valid_from, tz),
-                ends=None if agreement.valid_to is None else local_date(agreement.valid_to, tz),
+                # The last day in force (the validity ends at midnight, exclusive).
+                ends=None if agreement.valid_to is None else local_date(agreement.valid_to - _TICK, tz),
                 destroy_by=destroy_by(terms_of(db, agreement), tz),
             )
         )
