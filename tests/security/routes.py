@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, UploadFile
 from fastapi.dependencies.models import Dependant
@@ -144,6 +145,13 @@ def prepare(route: Route, values: dict[str, str], csrf: str | None) -> Prepared:
     url = route.path
     for name in route.path_params:
         url = url.replace("{" + name + "}", values.get(name, "x"))
+    query = {
+        p.alias: _example_for(p.field_info.annotation)
+        for p in route.dependant.query_params
+        if p.field_info.is_required()
+    }
+    if query:
+        url += "?" + urlencode(query, doseq=True)
     prepared = Prepared(url)
     for param in route.dependant.body_params:
         info = param.field_info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -37,10 +38,15 @@ class _Hits(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def listener() -> tuple[str, list[str]]:
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A web server on 127.0.0.1 that counts every fetch (an XXE that reached the network)."""
     server = HTTPServer(("127.0.0.1", 0), _Hits)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", _Hits.hits
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _Hits.hits
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _payloads(secret_file: Path, url: str) -> dict[str, bytes]:
