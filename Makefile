@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ORACLE := $(VENV)/oracle
+# axe-core for the accessibility checks of the e2e tests (npm registry, kept next to the venv)
+AXE_VERSION := 4.14.1
 
 .PHONY: demo test lint typecheck unit system-deps bench clean
 
@@ -16,6 +18,8 @@ $(STAMP): pyproject.toml
 	# pycanon pins old scipy/typer exactly; it is a test oracle only, kept outside site-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(ORACLE) \
 		pycanon==1.3.6 beartype==0.22.2 tabulate==0.8.10
+	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the accessibility tests (apt-get install -y npm)" >&2; exit 1; }
+	npm install --prefix $(VENV)/node --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 	touch $(STAMP)
 
 demo: $(STAMP)

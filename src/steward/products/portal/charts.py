@@ -43,6 +43,7 @@ def _config(height: int, y_range: tuple[float, float] | None) -> dict[str, objec
         "stroke_style": {"width": 2},
         "show_y_guides": True,
         "margin": 12,
+        "margin_right": 36,
     }
 
 

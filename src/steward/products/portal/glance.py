@@ -166,6 +166,14 @@ class Glance:
     def explanation(self, dataset: Dataset) -> Explanation | None:
         return next((e for e in self.explanations if e.dataset is dataset), None)
 
+    def reasons(self) -> list[tuple[list[Dataset], Explanation]]:
+        """Allowed datasets grouped by identical basis, evidence and duties (one entry each)."""
+        groups: dict[tuple[Any, ...], list[Explanation]] = {}
+        for e in self.explanations:
+            if e.allowed:
+                groups.setdefault((e.basis, e.evidence, e.obligations), []).append(e)
+        return [([e.dataset for e in found], found[0]) for found in groups.values()]
+
 
 def _explanations(decisions: dict[Dataset, Decision], shown: frozenset[Dataset]) -> list[Explanation]:
     out = []
