@@ -221,8 +221,7 @@ def add_paperwork(engine: Engine, consented: int) -> dict[str, Any]:
         # A teacher account for the HTTP benchmark.
         # (the generated roles ended with the last school year: the account needs one in force now
         # to sign in; it changes nothing on the benchmark's instant, where a teacher role holds)
-        from steward.accounts.models import Account
-        from steward.store.models import StaffAssignment
+        from steward.store.models import Account, StaffAssignment
 
         if db.scalar(select(Account.id).where(Account.username == "bench-teacher")) is None:
             teacher = pick_teacher(db)
