@@ -99,7 +99,10 @@ def family_page(
     with i18n.use(lang):
         response = render(request, name, ctx, status_code)
     if translated and i18n.normalise(request.query_params.get("lang")) is not None:
+        # Picked on purpose: remembered on this browser and, signed in, for the account (e-mails too).
         remember_cookie(request, response, lang)
+        if principal is not None:
+            remember(db, principal.person_id, lang)
     return response
 
 
