@@ -30,6 +30,7 @@ MODULES = (
     "workflow",
     "suppress",
     "report",
+    "extract",
     "portal",
 )
 

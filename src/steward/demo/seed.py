@@ -241,5 +241,6 @@ def seed_personas(db: Session, districts: list[Organization]) -> list[Persona]:
             since,
         ),
     ]
+    __import__("steward.demo.research", fromlist=["seed_research"]).seed_research(db, home)
     __import__("steward.demo.partner", fromlist=["seed_partner"]).seed_partner(db, home)
     return personas
