@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from steward.domain.datasets import Dataset
 from steward.domain.legal import LegalBasis
 from steward.domain.orgs import Role
 from steward.domain.principal import Principal
+from steward.domain.time import local_date
 from steward.family import optouts, requests, signing
 from steward.family.common import Capacity, Standing, standing
 from steward.family.models import ConsentRequest, ConsentSignature
@@ -29,6 +30,7 @@ from steward.workflow.consents.service import datasets_of
 from steward.workflow.models import Consent
 
 RECENT_LEDGER_LINES = 5
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,8 @@ class ConsentLine:
     in_force: bool
     electronic: ConsentSignature | None
     revocable: bool
+    #: The last local day it counts (its validity ends at midnight, exclusive).
+    last_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +228,7 @@ def child_view(
                 found.capacity.holds_rights
                 and consent.status in (ConsentStatus.VERIFIED.value, ConsentStatus.PENDING.value)
                 and (consent.valid_to is None or consent.valid_to > at),
+                None if consent.valid_to is None else local_date(consent.valid_to - _TICK, found.tz),
             )
         )
     view.opt_outs = optouts.of_student(db, student_id, at)
