@@ -22,7 +22,7 @@ from steward.privacy.suppression.primary import Zeros, overlapping, primaries, s
 Method = Literal["fast", "optimal"]
 
 PUBLISHED, PRIMARY, SECONDARY = 0, 1, 2
-_DEEP_CLEANUP_CELLS = 25_000
+_DEEP_CLEANUP_CELLS = 5_000
 STATUS_NAMES = ("published", "primary", "secondary")
 
 
