@@ -146,6 +146,7 @@ def test_publish_approve_sign_in_spanish_and_revoke_through_the_pages(
     missing = client.post(f"/family/requests/{code}/answer", data={**fields, "typed_name": "Pat Zero"})
     assert missing.status_code == 400
     assert "Marque la casilla" in missing.text
+    assert f"next=/family/requests/{code}%3Fstudent%3D{student}%26via%3Demail" in missing.text
     stale = client.post(
         f"/family/requests/{code}/answer",
         data={**fields, "text_sha256": "0" * 64, "agree": "yes", "typed_name": "Pat Zero"},

@@ -233,6 +233,8 @@ def _request_page(
             "open": seen.request.status == "approved"
             and (seen.request.closes_at is None or seen.request.closes_at > now_utc()),
             "tz": timezone_of(db, seen.student.district_id),
+            # The language links lead back to the request, also from a refused answer's page.
+            "here": f"/family/requests/{seen.request.code}?{urlencode({'student': student_id, 'via': via})}",
         },
         status_code,
     )
