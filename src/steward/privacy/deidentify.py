@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -424,12 +425,18 @@ class Microdata:
     encoders: list[Encoder]
 
     @classmethod
-    def compress(cls, qi: IntArray, sa: IntArray, encoders: list[Encoder]) -> Microdata:
+    def compress(
+        cls, qi: npt.NDArray[np.integer[Any]], sa: npt.NDArray[np.integer[Any]], encoders: list[Encoder]
+    ) -> Microdata:
         both = np.concatenate([qi, sa], axis=1) if sa.size or qi.size else np.zeros((0, 0), dtype=np.int64)
         if both.shape[0] == 0:
-            return cls(qi[:0], sa[:0], np.zeros(0, dtype=np.int64), encoders)
+            empty = np.zeros((0, qi.shape[1]), dtype=np.int64)
+            return cls(
+                empty, np.zeros((0, sa.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64), encoders
+            )
         unique, counts = np.unique(both, axis=0, return_counts=True)
         n_qi = qi.shape[1]
+        unique = unique.astype(np.int64)
         return cls(unique[:, :n_qi], unique[:, n_qi:], counts.astype(np.int64), encoders)
 
     @property
@@ -438,9 +445,21 @@ class Microdata:
 
 
 def _class_ids(generalised: IntArray) -> tuple[IntArray, IntArray]:
-    """Class id per tuple and the distinct generalised keys (rows of ``generalised``)."""
+    """Class id per tuple and the distinct generalised keys (rows of ``generalised``).
+
+    Rows are packed into one int64 each (mixed radix) when they fit, which sorts much faster
+    than ``np.unique(axis=0)``."""
     if generalised.shape[1] == 0:
         return np.zeros(generalised.shape[0], dtype=np.int64), generalised[:1]
+    if generalised.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), generalised
+    radices = generalised.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radices.astype(np.float64))) < 2**62:
+        packed = np.zeros(generalised.shape[0], dtype=np.int64)
+        for q in range(generalised.shape[1]):
+            packed = packed * radices[q] + generalised[:, q]
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+        return inverse.reshape(-1).astype(np.int64), generalised[first]
     keys, inverse = np.unique(generalised, axis=0, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), keys
 
@@ -457,8 +476,9 @@ def evaluate(
     failing = sizes < k
     distinct: list[IntArray] = []
     for s in range(data.sa.shape[1]):
-        pairs = np.unique(np.column_stack([ids, data.sa[:, s]]), axis=0)
-        counts = np.bincount(pairs[:, 0], minlength=n_classes).astype(np.int64)
+        values = data.sa[:, s].astype(np.int64)
+        pairs = np.unique(ids * (int(values.max(initial=0)) + 1) + values)
+        counts = np.bincount(pairs // (int(values.max(initial=0)) + 1), minlength=n_classes).astype(np.int64)
         distinct.append(counts)
         failing |= counts < l_min
     withheld = int(sizes[failing].sum())

@@ -41,6 +41,8 @@ RISK_JSON = "risk_report.json"
 RISK_TEXT = "risk_report.md"
 MANIFEST = "manifest.json"
 DEFAULT_MAX_SUPPRESSION = 0.05
+#: ``ExtractSpec.district_code`` for every district of the source (a state extract).
+ALL_DISTRICTS = "*"
 
 #: Student-year part each source column needs (columns of the base rows need none).
 PART_OF: dict[str, str] = {
@@ -87,9 +89,10 @@ class ExtractSummary:
     risk: dict[str, Any] = field(default_factory=dict)
 
 
-def extract_table(source: Source, scope: Scope, plan: di.Plan) -> ir.Table:
-    """The student-year rows with the student key and every column the plan needs (ibis)."""
-    wanted = set(plan.sources)
+def extract_table(source: Source, scope: Scope, plan: di.Plan, only: Sequence[str] | None = None) -> ir.Table:
+    """The student-year rows with the student key and every column the plan needs (ibis);
+    ``only``: just these source columns (and only the parts they need)."""
+    wanted = set(plan.sources if only is None else only)
     parts = {PART_OF[c] for c in wanted if c in PART_OF}
     t = student_years(source, scope, parts)
     derived: dict[str, ir.Value] = {
@@ -112,7 +115,8 @@ def extract_table(source: Source, scope: Scope, plan: di.Plan) -> ir.Table:
             )
     columns: dict[str, ir.Value] = {"district_code": t.district_code, "student_id": t.student_id}
     for name in plan.sources:
-        columns[name] = derived[name] if name in derived else t[name]
+        if name in wanted:
+            columns[name] = derived[name] if name in derived else t[name]
     return t.select(**columns)
 
 
@@ -157,12 +161,12 @@ class _Packer:
 
 
 def _pass_one(
-    source: Source, expr: ir.Table, plan: di.Plan, batch: int, progress: Callable[[int], None] | None
+    source: Source, scope: Scope, plan: di.Plan, batch: int, progress: Callable[[int], None] | None
 ) -> tuple[di.Microdata, list[di.Encoder]]:
     qis, sas = plan.quasi_identifiers, plan.sensitive
     encoders = [di.Encoder(c.hierarchy) for c in qis]
     sa_encoders = [di.Encoder(di.FLAT) for _ in sas]
-    narrow = expr.select(*dict.fromkeys(c.source for c in (*qis, *sas)))
+    narrow = extract_table(source, scope, plan, [c.source for c in (*qis, *sas)])
     qi_parts: list[npt.NDArray[np.int64]] = []
     sa_parts: list[npt.NDArray[np.int64]] = []
     seen = 0
@@ -178,9 +182,9 @@ def _pass_one(
         sa_parts.append(
             np.column_stack(
                 [_codes(e, texts(chunk[c.source], c.kind)) for e, c in zip(sa_encoders, sas, strict=True)]
-            )
+            ).astype(np.int32)
             if sas
-            else np.zeros((n, 0), dtype=np.int64)
+            else np.zeros((n, 0), dtype=np.int32)
         )
         seen += n
         if progress is not None:
@@ -210,12 +214,14 @@ def build_extract(
     generalisation meets k and l within the budget (nothing is written then)."""
     started = time.perf_counter()
     plan = di.plan(spec.elements)
-    scope = Scope(spec.years, (spec.district_code,), spec.as_of)
+    scope = Scope(
+        spec.years, None if spec.district_code == ALL_DISTRICTS else (spec.district_code,), spec.as_of
+    )
     expr = extract_table(source, scope, plan)
     qis = plan.quasi_identifiers
 
     micro, encoders = _pass_one(
-        source, expr, plan, batch, (lambda n: progress("scan", n)) if progress else None
+        source, scope, plan, batch, (lambda n: progress("scan", n)) if progress else None
     )
     if micro.rows == 0:
         raise di.RefusedError(
@@ -242,7 +248,8 @@ def build_extract(
     header = [di.RESEARCH_ID, *(c.name for c in plan.columns)]
     by_name = {c.name: q for q, c in enumerate(qis)}
     written = 0
-    students: set[str] = set()
+    # The first 64 bits of each research ID released, to count students without keeping strings.
+    released: list[npt.NDArray[np.uint64]] = []
     estimate = max(1, micro.rows // 100_000)
     with Shuffler(out_dir, buckets=min(256, estimate * 4)) as shuffler:
         for chunk in source.batches(expr, batch):
@@ -267,7 +274,7 @@ def build_extract(
             kept = chunk.take(index)
             keys = pc.binary_join_element_wise(kept["district_code"], kept["student_id"], ":").to_pylist()
             rids = crosswalk.rids(keys)
-            students.update(rids)
+            released.append(np.asarray([int(r[:16], 16) for r in rids], dtype=np.uint64))
             columns: list[list[str]] = [rids]
             for column in plan.columns:
                 position = by_name.get(column.name)
@@ -286,15 +293,11 @@ def build_extract(
             csv.writer(handle, lineterminator="\n").writerow(header)
             for line in shuffler.drain():
                 handle.write(line)
+    students = int(np.unique(np.concatenate(released)).size) if released else 0
     summary = ExtractSummary(
-        plan,
-        outcome,
-        written,
-        len(students),
-        crosswalk.created,
-        len(students) - min(len(students), crosswalk.created),
+        plan, outcome, written, students, crosswalk.created, students - min(students, crosswalk.created)
     )
-    summary.risk = risk_report(spec, plan, outcome, written, len(students))
+    summary.risk = risk_report(spec, plan, outcome, written, students)
     _write_dictionary(out_dir / DICTIONARY_FILE, plan, outcome)
     (out_dir / RISK_JSON).write_text(
         json.dumps(summary.risk, indent=2, sort_keys=True) + "\n", encoding="utf-8"
