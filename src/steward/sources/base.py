@@ -86,6 +86,12 @@ class Source(ABC):
             [spells.entry_date.desc(), spells.exit_date.fill_null(OPEN_END).desc()],
         )
 
+    def districts(self) -> tuple[str, ...]:
+        """The district codes the source holds (sorted)."""
+        spells = self.table("district_students")
+        found = self.to_arrow(spells.select("district_code").distinct())
+        return tuple(sorted(str(d) for d in found.column("district_code").to_pylist()))
+
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         """Run ``expr`` at the source and return the (small) result."""
         return pa.Table.from_batches(list(self.batches(expr)), schema=expr.schema().to_pyarrow())

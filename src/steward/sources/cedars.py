@@ -10,6 +10,8 @@ line and element.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import typing
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -109,14 +111,17 @@ class CedarsDropSource(Source):
                 first = drop.problems[0]
                 raise SourceError(f"{directory}/{first.file}", first.line, first.element, first.message)
             self.drops.append(drop)
+        # Spill to a private temporary directory rather than fail when a query outgrows the memory
+        # limit; row order is never relied on (results are grouped, sorted or shuffled).
+        self._spill = Path(tempfile.mkdtemp(prefix="steward-duckdb-", dir=temp_directory))
         config: dict[str, Any] = {
             "memory_limit": memory_limit,
             "threads": threads,
+            "temp_directory": str(self._spill),
+            "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
-        if temp_directory is not None:
-            config["temp_directory"] = str(temp_directory)
         self.con = ibis.duckdb.connect(**config)
         self._tables: dict[str, ir.Table] = {}
 
@@ -200,5 +205,9 @@ class CedarsDropSource(Source):
             message = text.splitlines()[0] if text else type(exc).__name__
         return SourceError(where, int(line_match.group(1)) if line_match else None, element, message)
 
+    def districts(self) -> tuple[str, ...]:
+        return self.district_codes
+
     def close(self) -> None:
         self.con.disconnect()
+        shutil.rmtree(self._spill, ignore_errors=True)

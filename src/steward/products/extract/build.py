@@ -161,23 +161,32 @@ class _Packer:
 
 
 def _pass_one(
-    source: Source, scope: Scope, plan: di.Plan, batch: int, progress: Callable[[int], None] | None
+    source: Source,
+    scopes: Sequence[Scope],
+    plan: di.Plan,
+    batch: int,
+    progress: Callable[[int], None] | None,
 ) -> tuple[di.Microdata, list[di.Encoder]]:
     qis, sas = plan.quasi_identifiers, plan.sensitive
     encoders = [di.Encoder(c.hierarchy) for c in qis]
     sa_encoders = [di.Encoder(di.FLAT) for _ in sas]
-    narrow = extract_table(source, scope, plan, [c.source for c in (*qis, *sas)])
-    qi_parts: list[npt.NDArray[np.int64]] = []
-    sa_parts: list[npt.NDArray[np.int64]] = []
+    qi_parts: list[npt.NDArray[np.int32]] = []
+    sa_parts: list[npt.NDArray[np.int32]] = []
     seen = 0
-    for chunk in source.batches(narrow, batch):
+    needed = [c.source for c in (*qis, *sas)]
+    chunks = (
+        chunk
+        for scope in scopes
+        for chunk in source.batches(extract_table(source, scope, plan, needed), batch)
+    )
+    for chunk in chunks:
         n = chunk.num_rows
         if n == 0:
             continue
         qi_parts.append(
             np.column_stack(
                 [_codes(e, texts(chunk[c.source], c.kind)) for e, c in zip(encoders, qis, strict=True)]
-            )
+            ).astype(np.int32)
         )
         sa_parts.append(
             np.column_stack(
@@ -189,8 +198,8 @@ def _pass_one(
         seen += n
         if progress is not None:
             progress(seen)
-    qi = np.concatenate(qi_parts) if qi_parts else np.zeros((0, len(qis)), dtype=np.int64)
-    sa = np.concatenate(sa_parts) if sa_parts else np.zeros((0, len(sas)), dtype=np.int64)
+    qi = np.concatenate(qi_parts) if qi_parts else np.zeros((0, len(qis)), dtype=np.int32)
+    sa = np.concatenate(sa_parts) if sa_parts else np.zeros((0, len(sas)), dtype=np.int32)
     micro = di.Microdata.compress(qi, sa, encoders)
     return micro, encoders
 
@@ -214,14 +223,13 @@ def build_extract(
     generalisation meets k and l within the budget (nothing is written then)."""
     started = time.perf_counter()
     plan = di.plan(spec.elements)
-    scope = Scope(
-        spec.years, None if spec.district_code == ALL_DISTRICTS else (spec.district_code,), spec.as_of
-    )
-    expr = extract_table(source, scope, plan)
+    # A state extract runs district by district: smaller queries, the same rows.
+    districts = source.districts() if spec.district_code == ALL_DISTRICTS else (spec.district_code,)
+    scopes = [Scope(spec.years, (d,), spec.as_of) for d in districts]
     qis = plan.quasi_identifiers
 
     micro, encoders = _pass_one(
-        source, scope, plan, batch, (lambda n: progress("scan", n)) if progress else None
+        source, scopes, plan, batch, (lambda n: progress("scan", n)) if progress else None
     )
     if micro.rows == 0:
         raise di.RefusedError(
@@ -252,7 +260,10 @@ def build_extract(
     released: list[npt.NDArray[np.uint64]] = []
     estimate = max(1, micro.rows // 100_000)
     with Shuffler(out_dir, buckets=min(256, estimate * 4)) as shuffler:
-        for chunk in source.batches(expr, batch):
+        chunks = (
+            chunk for scope in scopes for chunk in source.batches(extract_table(source, scope, plan), batch)
+        )
+        for chunk in chunks:
             n = chunk.num_rows
             if n == 0:
                 continue
