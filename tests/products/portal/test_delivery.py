@@ -41,44 +41,6 @@ def _key(world: World, tmp_path: Path) -> x25519.Identity:
     return identity
 
 
-def test_on_demand_delivery_reaches_the_sftp_directory(world: World, tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    (data_dir / "demo").mkdir(parents=True)
-    (data_dir / "demo" / "region").symlink_to(world.data_dir / "demo" / "region")
-    identity = _key(world, tmp_path)
-    with transaction(world.engine) as db:
-        partner = principal_of(db, "partner")
-        generation = service.deliver(db, data_dir, partner)
-        members = pk.members_of(db, partner, generation.decided_at)
-        org_code = partner.organization_code
-    assert generation.status == "delivered"
-    assert len(generation.packages) == 1  # one district, one basis (consent)
-    with transaction(world.engine) as db:
-        package = db.get_one(Package, int(generation.packages[0]))
-        path = Layout.of(data_dir).recipient_dir(org_code) / package.file_name
-        assert path.exists()
-        files = untar(pyrage.decrypt(path.read_bytes(), [identity]))
-        names = {n for n in files if n.startswith("data/")}
-        assert names == {
-            f"data/{c.INDEX.file_name}",
-            "data/package.xlsx",
-            *(
-                f"data/{s.spec.file_name}"
-                for s in pk.build(db, data_dir, partner, generation.decided_at).reports
-            ),
-        }
-        book = openpyxl.load_workbook(io.BytesIO(files["data/package.xlsx"]), read_only=True)
-        assert book.sheetnames[0] == "README"
-        assert "manifest.json" in files
-        lines = db.scalars(select(DisclosureEntry).where(DisclosureEntry.delivery_id == package.id)).all()
-        assert {line.student_id for line in lines} == {m.id for m in members}
-        for line in lines:
-            assert line.channel == "package"
-            assert line.recipient_org_id == partner.organization_id
-        by_id = {m.id: m for m in members}
-        assert all(set(line.datasets) == {d.value for d in by_id[line.student_id].datasets} for line in lines)
-
-
 def test_without_a_key_on_demand_says_so(sqlite_world: World) -> None:
     """(Runs before the night's test registers a key in the shared database.)"""
     with transaction(sqlite_world.engine) as db:
@@ -125,3 +87,43 @@ def test_the_data_steward_is_the_trained_staff_member(sqlite_world: World) -> No
         assert steward is not None
         assert steward.person_id == partner.person_id
         assert data_steward(db, partner.organization_id, datetime(2000, 1, 1, tzinfo=UTC)) is None
+
+
+def test_on_demand_delivery_reaches_the_sftp_directory(sqlite_world: World, tmp_path: Path) -> None:
+    """(Runs after the night's test: the partner then has two keys; the package opens with either.)"""
+    world = sqlite_world
+    data_dir = tmp_path / "var"
+    (data_dir / "demo").mkdir(parents=True)
+    (data_dir / "demo" / "region").symlink_to(world.data_dir / "demo" / "region")
+    identity = _key(world, tmp_path)
+    with transaction(world.engine) as db:
+        partner = principal_of(db, "partner")
+        generation = service.deliver(db, data_dir, partner)
+        members = pk.members_of(db, partner, generation.decided_at)
+        org_code = partner.organization_code
+    assert generation.status == "delivered"
+    assert len(generation.packages) == 1  # one district, one basis (consent)
+    with transaction(world.engine) as db:
+        package = db.get_one(Package, int(generation.packages[0]))
+        path = Layout.of(data_dir).recipient_dir(org_code) / package.file_name
+        assert path.exists()
+        files = untar(pyrage.decrypt(path.read_bytes(), [identity]))
+        names = {n for n in files if n.startswith("data/")}
+        assert names == {
+            f"data/{c.INDEX.file_name}",
+            "data/package.xlsx",
+            *(
+                f"data/{s.spec.file_name}"
+                for s in pk.build(db, data_dir, partner, generation.decided_at).reports
+            ),
+        }
+        book = openpyxl.load_workbook(io.BytesIO(files["data/package.xlsx"]), read_only=True)
+        assert book.sheetnames[0] == "README"
+        assert "manifest.json" in files
+        lines = db.scalars(select(DisclosureEntry).where(DisclosureEntry.delivery_id == package.id)).all()
+        assert {line.student_id for line in lines} == {m.id for m in members}
+        for line in lines:
+            assert line.channel == "package"
+            assert line.recipient_org_id == partner.organization_id
+        by_id = {m.id: m for m in members}
+        assert all(set(line.datasets) == {d.value for d in by_id[line.student_id].datasets} for line in lines)

@@ -29,7 +29,8 @@ from tests.products.portal.conftest import World, add_partner
 
 
 def test_package_matches_the_engine_set_exactly(world: World) -> None:
-    """Index, reports and rows against the set evaluator, the point evaluator and a second reader."""
+    """Index, reports and rows against the set evaluator, the point evaluator and a second reader;
+    then the making's ledger lines, one per student with exactly the datasets shared."""
     at = now_utc()
     with transaction(world.engine) as db:
         partner = world.principal(db, "partner")
@@ -80,6 +81,26 @@ def test_package_matches_the_engine_set_exactly(world: World) -> None:
                 got = [row for row in built.rows if row[0] == code]
                 assert got == expected[built.spec.key], built.spec.key
         assert sum(len(rep.rows) for rep in package.reports) > 100
+
+    with transaction(world.engine) as db:
+        made = service.download(db, world.data_dir, partner, "xlsx", at=at)
+    with transaction(world.engine) as db:
+        lines = db.scalars(
+            select(DisclosureEntry).where(
+                DisclosureEntry.recipient_person_id == partner.person_id,
+                DisclosureEntry.channel == "download",
+            )
+        ).all()
+        by_student = {line.student_id: line for line in lines}
+        assert len(lines) == len(package.members) == len(by_student)
+        for m in package.members:
+            line = by_student[m.id]
+            assert set(line.datasets) == {d.value for d in m.datasets}
+            assert line.basis == "consent"
+            assert line.record_required is False
+        assert made.generation.student_count == len(package.members)
+        assert made.generation.status == "delivered"
+        assert made.generation.reports == package.counts()
 
 
 @pytest.fixture(scope="module")
@@ -170,29 +191,6 @@ def test_formula_like_text_is_written_as_text(sqlite_world: World) -> None:
     cells = [c_.value for c_ in book[c.ROSTER.sheet][2]]
     assert cells[2] == '\'=HYPERLINK("http://x")'
     assert book[c.ROSTER.sheet].cell(2, 3).data_type == "s"
-
-
-def test_every_making_is_a_disclosure_per_student(world: World) -> None:
-    with transaction(world.engine) as db:
-        partner = world.principal(db, "partner")
-        made = service.download(db, world.data_dir, partner, "xlsx")
-        members = pk.members_of(db, partner, made.generation.decided_at)
-    with transaction(world.engine) as db:
-        lines = db.scalars(
-            select(DisclosureEntry).where(
-                DisclosureEntry.recipient_person_id == partner.person_id,
-                DisclosureEntry.channel == "download",
-            )
-        ).all()
-        by_student = {line.student_id: line for line in lines}
-        assert len(lines) == len(members) == len(by_student)
-        for m in members:
-            line = by_student[m.id]
-            assert set(line.datasets) == {d.value for d in m.datasets}
-            assert line.basis == "consent"
-            assert line.record_required is False
-        assert made.generation.student_count == len(members)
-        assert made.generation.status == "delivered"
 
 
 def test_one_report_download_covers_only_its_students(sqlite_world: World) -> None:

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -384,10 +385,28 @@ def write_xlsx(package: ReportPackage, target: IO[bytes] | Path | str) -> None:
             for i, name in enumerate(spec.header):
                 sheet.write_string(0, i, name, bold)
             sheet.freeze_panes(1, 0)
-            for n, values in enumerate(rows, start=1):
-                write_xlsx_row(sheet, n, values)
+            _write_rows(sheet, rows)
     finally:
         workbook.close()
+
+
+def _write_rows(sheet: Any, rows: Iterable[Row]) -> None:
+    """Data rows from the second row on: text always as text (neutralised, memoised: reports
+    repeat few distinct values), numbers as numbers, dates as ISO text, blanks left empty."""
+    text: dict[Any, str] = {}
+    write_string, write_number = sheet.write_string, sheet.write_number
+    for r, values in enumerate(rows, start=1):
+        for col, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            kind = type(value)
+            if kind is int or kind is float or kind is Decimal:
+                write_number(r, col, float(value))
+                continue
+            cell = text.get(value)
+            if cell is None:
+                cell = text[value] = neutralise_text(value)
+            write_string(r, col, cell)
 
 
 def xlsx_bytes(package: ReportPackage) -> bytes:
