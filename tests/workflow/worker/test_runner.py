@@ -39,4 +39,4 @@ def test_scheduler_jobs(sqlite_engine: Engine) -> None:
 def test_run_once_runs_every_sweep(sqlite_engine: Engine, tmp_path: object) -> None:
     settings = Settings(database_url=str(sqlite_engine.url), data_dir=tmp_path)  # type: ignore[arg-type]
     names = [r.name for r in runner.run_once(sqlite_engine, settings)]
-    assert names == [*runner.sweeps.DB_SWEEPS, "send_mail"]
+    assert names == [*runner.sweeps.DB_SWEEPS, *runner.sweeps.ENGINE_SWEEPS, "send_mail"]

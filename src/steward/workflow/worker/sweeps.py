@@ -290,6 +290,26 @@ def send_mail(engine: Engine, settings: Settings) -> SweepResult:
     )
 
 
+def close_consent_requests(db: Session, now: datetime) -> SweepResult:
+    """Families' consent requests past their school year close (the family portal's sweep)."""
+    from steward.family.requests import close_ended
+
+    closed = close_ended(db, now)
+    return SweepResult("close_consent_requests", [f"closed:{closed}"] if closed else [])
+
+
+def engine_sweeps(engine: Engine, settings: Settings, when: datetime) -> list[SweepResult]:
+    """Sweeps that run their own transactions: tonight's partner report packages (idempotent, nothing
+    before 02:00) and a signed checkpoint at the head of every audit chain that grew."""
+    from steward.audit.checkpoints import checkpoint_all
+    from steward.products.portal.nightly import run_nightly
+
+    results = [run_nightly(engine, settings.data_dir, when)]
+    signed = checkpoint_all(engine, settings.data_dir)
+    results.append(SweepResult("audit_checkpoint", [f"{s.chain}@{s.seq}" for s in signed]))
+    return results
+
+
 DB_SWEEPS: tuple[str, ...] = (
     "expire_agreements",
     "expire_consents",
@@ -298,13 +318,21 @@ DB_SWEEPS: tuple[str, ...] = (
     "destruction",
     "sla_reminders",
     "renewal_reminders",
+    "close_consent_requests",
 )
+ENGINE_SWEEPS: tuple[str, ...] = ("portal_nightly", "audit_checkpoint")
 
 
 def run(
-    engine: Engine, settings: Settings, now: datetime | None = None, names: tuple[str, ...] = DB_SWEEPS
+    engine: Engine,
+    settings: Settings,
+    now: datetime | None = None,
+    names: tuple[str, ...] = DB_SWEEPS,
+    *,
+    with_engine_sweeps: bool = True,
 ) -> list[SweepResult]:
-    """Run the named sweeps, each in its own transaction, then send the e-mails they queued."""
+    """Run the named sweeps, each in its own transaction, then the engine-level ones, then send the
+    e-mails they queued."""
     when = now or now_utc()
     results: list[SweepResult] = []
     for name in names:
@@ -313,6 +341,8 @@ def run(
                 results.append(expire_agreements(db, when, settings.data_dir))
             else:
                 results.append(SWEEPS[name](db, when))
+    if with_engine_sweeps:
+        results.extend(engine_sweeps(engine, settings, when))
     results.append(send_mail(engine, settings))
     return results
 
@@ -324,4 +354,5 @@ SWEEPS: dict[str, Callable[[Session, datetime], SweepResult]] = {
     "destruction": destruction,
     "sla_reminders": sla_reminders,
     "renewal_reminders": renewal_reminders,
+    "close_consent_requests": close_consent_requests,
 }
