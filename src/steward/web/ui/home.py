@@ -85,7 +85,22 @@ STEPS: dict[Role, list[NextStep]] = {
         ),
         NextStep(
             "Check who can see a student",
-            "Every person and organization, per dataset, with basis and evidence.",
+            "Every person and organization, per dataset, with basis and evidence, at any instant.",
+            "/access",
+        ),
+        NextStep(
+            "Disclosure ledger", "By student, recipient or agreement; CSV export for audits.", "/ledger"
+        ),
+        NextStep(
+            "Record transfers",
+            "The log of records sent to other districts and the identity-match review queue.",
+            "/transfers/log",
+        ),
+        NextStep("SLA dashboard", "Requests due, at risk and overdue in business days.", "/office/sla"),
+        NextStep(
+            "District settings",
+            "Directory elements, floor year, thresholds, emergency window (never looser than FERPA).",
+            "/settings/policy",
         ),
         NextStep(
             "Triage data requests", "New requests wait here for their path and checklist.", "/office/triage"
@@ -110,6 +125,14 @@ STEPS: dict[Role, list[NextStep]] = {
             "Consented students your district granted to your organization.",
             "/portal/students",
         ),
+        NextStep(
+            "Report package", "The 12 reports for your students, as CSV or one workbook.", "/portal/reports"
+        ),
+        NextStep(
+            "Ask families for consent electronically",
+            "Publish a consent request under your executed agreement; the district approves its wording.",
+            "/consent-requests",
+        ),
     ],
     Role.RESEARCHER: [
         NextStep(
@@ -129,7 +152,9 @@ STEPS: dict[Role, list[NextStep]] = {
             "See your children", "Their records, who can see them, and every disclosure.", "/portal/students"
         ),
         NextStep(
-            "Consents and opt-outs", "Give, decline or revoke consent; opt out of directory information."
+            "Family portal: consents and opt-outs",
+            "Give, decline or revoke consent; opt out of directory information; who can see what and why.",
+            "/family",
         ),
     ],
 }
