@@ -60,7 +60,7 @@ def build_demo(
                     select(Organization).where(Organization.code.in_(codes)).order_by(Organization.code)
                 )
             )
-            personas = seed_personas(db, orgs)
+            personas = seed_personas(db, orgs, key_dir=directory / "keys")
         engine.dispose()
     return url, personas
 
@@ -91,6 +91,9 @@ def register(app: typer.Typer) -> None:
         url, personas = build_demo(directory, districts, students, years, seed)
         address = f"http://127.0.0.1:{port}"
         print_personas(personas, address)
+        console.print(
+            f"Age identities of the demo recipients (to decrypt their packages): {directory / 'keys'}"
+        )
         if serve:
             from steward.cli.web import serve as run
 

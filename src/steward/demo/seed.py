@@ -3,13 +3,19 @@ parent's child; the principal leads the teacher's school)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import pyrage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from steward.accounts.service import create_account
+from steward.delivery.recipients import register_key
+from steward.demo.partner import seed_partner
+from steward.demo.research import seed_research
 from steward.domain.orgs import OrgKind, RegistrationStatus, Role
 from steward.domain.time import SchoolYear
 from steward.store.base import now_utc
@@ -160,8 +166,9 @@ def _parent_in_class(db: Session, teacher: Person, year: int, at: datetime) -> t
     return person, link
 
 
-def seed_personas(db: Session, districts: list[Organization]) -> list[Persona]:
-    """Create the ten demo logins (password ``steward-demo``) over an imported region."""
+def seed_personas(db: Session, districts: list[Organization], key_dir: Path | None = None) -> list[Persona]:
+    """Create the ten demo logins (password ``steward-demo``) over an imported region, the demo
+    research agreement and partner paperwork, and (with ``key_dir``) the recipients' age keys."""
     if len(districts) < 2:
         raise ValueError("the demo needs two districts (the registrar belongs to the second)")
     home, other = districts[0], districts[1]
@@ -241,6 +248,21 @@ def seed_personas(db: Session, districts: list[Organization]) -> list[Persona]:
             since,
         ),
     ]
-    __import__("steward.demo.research", fromlist=["seed_research"]).seed_research(db, home)
-    __import__("steward.demo.partner", fromlist=["seed_partner"]).seed_partner(db, home)
+    seed_research(db, home)
+    seed_partner(db, home)
+    if key_dir is not None:
+        seed_keys(db, [other, partner, research, vendor], key_dir)
     return personas
+
+
+def seed_keys(db: Session, organizations: list[Organization], key_dir: Path) -> None:
+    """An age key pair per receiving organization: the public key registered as its delivery key,
+    the identity written (0600) to ``key_dir/<code>.age`` so the demo user can decrypt packages."""
+    key_dir.mkdir(parents=True, exist_ok=True)
+    for org in organizations:
+        identity = pyrage.x25519.Identity.generate()
+        path = key_dir / f"{org.code}.age"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{identity}\n")
+        register_key(db, org.id, str(identity.to_public()), "demo key")
