@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -44,8 +44,10 @@ def ids(engine: Engine) -> dict[str, int]:
             f.student(db, district, "102"),
         )
         elsewhere = f.student(db, other_district, "200")
+        adult = f.student(db, district, "103", birth_date=date(2000, 1, 1))
         parent = f.person(db, "pam", "parent", district, password="parent pass")
         db.add(Guardianship(person_id=parent.id, student_id=own.id, valid_from=f.EPOCH))
+        db.add(Guardianship(person_id=parent.id, student_id=adult.id, valid_from=f.EPOCH))
         db.add(
             Guardianship(
                 person_id=parent.id,
@@ -90,6 +92,7 @@ def ids(engine: Engine) -> dict[str, int]:
         )
         return {
             "own": own.id, "other": other.id, "former": former.id, "elsewhere": elsewhere.id,
+            "adult": adult.id,
             "partner": partner.id, "district": district.id,
         }  # fmt: skip
 
@@ -132,7 +135,7 @@ def test_parent_reads_own_childs_ledger_with_labels(
         assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "ledger.view")) is not None
 
 
-@pytest.mark.parametrize("child", ["other", "former", "elsewhere"])
+@pytest.mark.parametrize("child", ["other", "former", "elsewhere", "adult"])
 def test_parent_gets_404_for_any_other_child(client: TestClient, ids: dict[str, int], child: str) -> None:
     _as(client, "pam", "parent pass")
     assert client.get(f"/ledger/students/{ids[child]}").status_code == 404

@@ -258,15 +258,7 @@ def visible_student(
     if student is None:
         return None
     if principal.role is Role.PARENT:
-        link = db.scalar(
-            select(Guardianship.id).where(
-                Guardianship.person_id == principal.person_id,
-                Guardianship.student_id == student_id,
-                Guardianship.restricted.is_(False),
-                Guardianship.valid_at(at),
-            )
-        )
-        return student if link is not None else None
+        return student if _parent_rights(db, principal, student_id, at) else None
     if principal.role is Role.STUDENT:
         return student if student.person_id == principal.person_id else None
     if principal.role is Role.DISTRICT_DATA_OFFICER:
@@ -274,11 +266,26 @@ def visible_student(
     return None
 
 
+def _parent_rights(db: Session, principal: Principal, student_id: int, at: datetime) -> bool:
+    """The decision engine grants this parent the parent's own rights (99.10) over the student now.
+
+    Guardianship alone is not enough: at 18 the rights pass to the student, and a dependency record
+    (99.31(a)(8)) allows disclosures to the parent, not the parent's right to inspect the record of
+    disclosures; legal restrictions are the engine's to apply as well.
+    """
+    from steward.domain.datasets import Dataset
+    from steward.domain.legal import LegalBasis
+    from steward.store.access import check
+
+    decision = check(db, principal.person_id, student_id, Dataset.ENROLLMENT, at, role=Role.PARENT)
+    return decision.allowed and decision.basis is LegalBasis.PARENT_OR_ELIGIBLE_STUDENT
+
+
 def own_children(db: Session, principal: Principal, at: datetime | None = None) -> list[Student]:
     """The students whose ledger this parent or student may read now."""
     at = at or now_utc()
     if principal.role is Role.PARENT:
-        return list(
+        linked = list(
             db.scalars(
                 select(Student)
                 .join(Guardianship, Guardianship.student_id == Student.id)
@@ -291,6 +298,7 @@ def own_children(db: Session, principal: Principal, at: datetime | None = None) 
                 .distinct()
             )
         )
+        return [child for child in linked if _parent_rights(db, principal, child.id, at)]
     if principal.role is Role.STUDENT:
         return list(db.scalars(select(Student).where(Student.person_id == principal.person_id)))
     return []
