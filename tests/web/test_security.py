@@ -218,3 +218,27 @@ def test_uploads_are_checked_by_name_type_content_and_size() -> None:
         with pytest.raises(UploadRejectedError) as error:
             check_upload(name, kind, head, size, kinds, 1000)
         assert safe_filename(name) in str(error.value)
+
+
+def test_concurrency_limit_queues_requests_at_the_door() -> None:
+    import asyncio
+
+    from steward.web.security import ConcurrencyLimit
+
+    inside = 0
+    peak = 0
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        await asyncio.sleep(0.01)
+        inside -= 1
+
+    limited = ConcurrencyLimit(app, limit=3)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await asyncio.gather(*(limited({"type": "http", "path": "/"}, None, None) for _ in range(12)))  # type: ignore[arg-type]
+
+    asyncio.run(main())
+    assert peak == 3

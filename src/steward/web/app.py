@@ -27,7 +27,7 @@ from steward.web.api import ledger as ledger_api
 from steward.web.api import workflow as workflow_api
 from steward.web.deps import LoginRequiredError
 from steward.web.openapi import install_openapi
-from steward.web.security import Limiter, SecurityHeaders, integer_bounds
+from steward.web.security import ConcurrencyLimit, Limiter, SecurityHeaders, integer_bounds
 from steward.web.templating import render
 from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.api_limiter = Limiter(settings.rate_api_burst, settings.rate_api_per_second)
     app.state.oidc = OidcClient()
     warm_up()
+    app.add_middleware(ConcurrencyLimit, limit=settings.db_pool_size + settings.db_max_overflow - 5)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     install_openapi(app)
     app.mount(

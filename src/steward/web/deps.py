@@ -60,6 +60,10 @@ def get_web_session(request: Request, db: Db) -> WebSession | None:
     if cached is not None:
         return cached
     record = resolve_session(db, request.cookies.get(SESSION_COOKIE), settings_of(request))
+    if db.dirty:
+        # The once-a-minute touch (or an expiry) commits now: holding SQLite's write lock for the
+        # whole request would serialize every request that touches its session.
+        db.commit()
     request.state.web_session = record
     return record
 
@@ -109,6 +113,8 @@ def api_principal(
                 "the API token is not valid",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        if db.dirty:
+            db.commit()  # last_used_at, written at most once a minute; see get_web_session
         _limit(request, "api-token", resolved.token.key)
         if not allows(list(resolved.token.scopes), request.method, request.url.path):
             raise HTTPException(

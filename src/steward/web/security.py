@@ -6,6 +6,7 @@ raise it for itself). Routers call ``check_upload``/``safe_filename`` for every 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import threading
@@ -68,6 +69,30 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ConcurrencyLimit:
+    """At most ``limit`` requests of one process in flight; the rest wait at the door.
+
+    A request holds a database connection from its first query to its response, also while it
+    waits for a worker thread between its dependencies and its handler. Without a door, more
+    requests than connections start under load and time out waiting for the pool (500s); with it,
+    they queue in the event loop holding nothing.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = max(1, limit)
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
 
 
 @dataclass(slots=True)
