@@ -108,6 +108,10 @@ def _child(code: str, *args: str) -> dict[str, object]:
     if child.returncode != 0:
         raise SystemExit(child.stderr[-4000:])
     lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise SystemExit(
+            f"no figures (exit {child.returncode}):\n{child.stdout[-2000:]}\n{child.stderr[-2000:]}"
+        )
     figures: dict[str, object] = json.loads(lines[-1])
     figures["wall_seconds"] = round(time.perf_counter() - started, 1)
     return figures

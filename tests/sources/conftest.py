@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from steward.sources import CedarsDropSource, PostgresSource, load_canonical
-from steward.store.db import make_engine
 from tests.pg import PgCluster
-from tests.sources.region import make_region
+from tests.sources.region import make_region, pg_database
 
 
 @pytest.fixture(scope="session")
@@ -25,15 +22,6 @@ def duck(region: list[Path]) -> Iterator[CedarsDropSource]:
     source = CedarsDropSource(region[0])
     yield source
     source.close()
-
-
-def pg_database(cluster: PgCluster) -> str:
-    name = f"src_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(cluster.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return cluster.url(name)
 
 
 @pytest.fixture(scope="session")
