@@ -57,6 +57,7 @@ class Problem:
     denominator: IntArray
     inequalities: Inequalities
     partitions: tuple[tuple[IntArray, ...], ...] = ()
+    grid: Grid | None = None
     values: IntArray = field(init=False)
     unit: IntArray = field(init=False)
     cells_by_inner: Any = field(init=False)  # CSR of the transpose: inner cell -> its sums
@@ -108,7 +109,37 @@ class Problem:
             denominator=self.denominator,
             inequalities=inequalities,
             partitions=self.partitions,
+            grid=self.grid,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """The cross-classified structure of a release built by ``cross_tables``.
+
+    Per dimension, codes are numbered leaves first, then ancestors, the total last.
+    ``parent[k][c]`` is the code above ``c`` (-1 for the total), ``contains[k][c, leaf]`` says
+    whether code ``c`` sums that leaf, and ``cell_of`` maps a tuple of codes to its published
+    cell (-1 when no table publishes it); its last index along every axis is padding (-1).
+    Inner cells are the leaves' full grid in C order.
+    """
+
+    shape: tuple[int, ...]
+    parent: tuple[IntArray, ...]
+    contains: tuple[BoolArray, ...]
+    cell_of: IntArray
+    codes: IntArray = field(init=False)  # (published cells x dims): each cell's code tuple
+
+    def __post_init__(self) -> None:
+        m = int(self.cell_of.max(initial=-1)) + 1
+        codes = np.zeros((m, len(self.shape)), dtype=np.int64)
+        where = np.flatnonzero(self.cell_of.reshape(-1) >= 0)
+        idx = np.unravel_index(where, self.cell_of.shape)
+        codes[self.cell_of.reshape(-1)[where]] = np.column_stack(idx)
+        object.__setattr__(self, "codes", codes)
+
+    def n_codes(self, k: int) -> int:
+        return int(self.parent[k].size)
 
 
 @dataclass(frozen=True)
@@ -244,7 +275,35 @@ def cross_tables(
         denominator=np.full(len(labels), -1, dtype=np.int64),
         inequalities=Inequalities.empty(inner.size),
         partitions=tuple(partitions),
+        grid=_grid(dims, levels, labels, shape),
     )
+
+
+def _grid(
+    dims: Sequence[Dim],
+    levels: Sequence[tuple[list[str], list[list[int]], dict[str, list[str]]]],
+    labels: Sequence[tuple[str, ...]],
+    shape: tuple[int, ...],
+) -> Grid:
+    parents: list[IntArray] = []
+    contains: list[BoolArray] = []
+    code_index: list[dict[str, int]] = []
+    for k, (order, leaf_sets, children) in enumerate(levels):
+        index = {c: i for i, c in enumerate(order)}
+        parent = np.full(len(order), -1, dtype=np.int64)
+        for up, kids in children.items():
+            for kid in kids:
+                parent[index[kid]] = index[up]
+        inside = np.zeros((len(order), shape[k]), dtype=np.bool_)
+        for i, leaves in enumerate(leaf_sets):
+            inside[i, leaves] = True
+        parents.append(parent)
+        contains.append(inside)
+        code_index.append(index)
+    cell_of = np.full(tuple(len(p) + 1 for p in parents), -1, dtype=np.int64)
+    for j, label in enumerate(labels):
+        cell_of[tuple(code_index[k][c] for k, c in enumerate(label))] = j
+    return Grid(tuple(shape), tuple(parents), tuple(contains), cell_of)
 
 
 def cross_table(dims: Sequence[Dim], counts: npt.ArrayLike, *, total: str = "Total") -> Problem:
