@@ -109,3 +109,11 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
     assert "/api/v1/health" in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_not_found_after_sign_in_is_a_404_page(client: TestClient) -> None:
+    """An HTTPException raised after the session loaded renders the error page (not a 500)."""
+    sign_in(client, "tina", "correct horse")
+    response = client.get("/ledger/students/999999", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert "Not found" in response.text

@@ -65,6 +65,9 @@ def get_web_session(request: Request, db: Db) -> WebSession | None:
         # whole request would serialize every request that touches its session.
         db.commit()
     request.state.web_session = record
+    # Kept as a plain string: error pages render after the request's session rolled back, when
+    # the ORM object can no longer load its attributes.
+    request.state.csrf_token = record.csrf_token if record is not None else None
     return record
 
 

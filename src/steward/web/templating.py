@@ -22,8 +22,8 @@ def render(
 ) -> Response:
     """Render a page; the base layout reads ``principal`` and ``csrf_token`` when present."""
     ctx: dict[str, Any] = {"request": request}
-    web_session = getattr(request.state, "web_session", None)
-    if web_session is not None:
-        ctx["csrf_token"] = web_session.csrf_token
+    csrf_token = getattr(request.state, "csrf_token", None)
+    if csrf_token is not None:
+        ctx["csrf_token"] = csrf_token
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
