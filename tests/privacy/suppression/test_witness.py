@@ -58,7 +58,9 @@ def test_every_witness_is_feasible(
         i, j = data.draw(st.lists(st.integers(0, y.size - 1), min_size=2, max_size=2, unique=True))
         diff = int(y[i] - y[j])
         below, above = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-        problem = problem.with_inequalities(inequalities(y.size, [{i: 1, j: -1}], [diff - below], [diff + above]))
+        problem = problem.with_inequalities(
+            inequalities(y.size, [{i: 1, j: -1}], [diff - below], [diff + above])
+        )
     try:
         result = suppress(problem, threshold=10)
     except CertificateError:

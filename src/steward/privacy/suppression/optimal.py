@@ -106,7 +106,10 @@ def optimal(
     pattern = primary.astype(np.float64)
     for _ in range(max_rounds):
         added = 0
+        search = CircuitSearch(problem, pattern > 0.5, singleton)
         for p in prim.tolist():
+            if _two_sided(search, p):
+                continue  # a witness moves it both ways: no cut can come from it
             value = float(problem.values[p])
             who_knows: list[int | None] = [None]
             who_knows += [int(s) for s in knowers(problem, singleton, p).tolist()]
@@ -141,6 +144,33 @@ def optimal(
             raise SolverError(f"master ILP failed: {res.message}")
         pattern = np.round(res.x)
     raise SolverError("optimal suppression did not converge; use method='fast'")
+
+
+def _two_sided(search: CircuitSearch, p: int) -> bool:
+    """A circuit of the current pattern that moves ``p`` up, and down when it is not zero, for
+    the outsider and every singleton attacker (it keeps their cells): the LP cuts are met."""
+    w = search.find(p)
+    if w is None:
+        return False
+    y = search.y
+    idx = np.fromiter((i for i, _ in w.cells), dtype=np.int64)
+    sgn = np.fromiter((s for _, s in w.cells), dtype=np.int64)
+    coef = np.asarray(search.problem.cells[p, idx].todense()).ravel()
+    up = int(coef @ sgn) > 0
+    ineq = search.problem.inequalities
+    change = np.asarray(ineq.rows[:, idx] @ sgn).ravel() if ineq.count else np.zeros(0)
+    base = np.asarray(ineq.rows @ y, dtype=np.float64).ravel() if ineq.count else np.zeros(0)
+
+    def fits(sign: int) -> bool:
+        new = base + sign * change
+        return bool(
+            np.all(y[idx] + sign * sgn >= 0) and np.all(new >= ineq.lower) and np.all(new <= ineq.upper)
+        )
+
+    forward, backward = fits(1), fits(-1)
+    can_up = forward if up else backward
+    can_down = backward if up else forward
+    return can_up and (can_down or int(search.problem.values[p]) == 0)
 
 
 def _witnesses(
