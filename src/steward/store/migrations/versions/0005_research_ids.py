@@ -1,7 +1,7 @@
 """research-ID crosswalk for de-identified extracts
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0004
 Create Date: 2026-11-22 12:00:00
 
 Written by hand: one table, ``research_ids`` (steward.products.extract.models).
@@ -15,7 +15,7 @@ from alembic import op
 import steward.store.base
 
 revision: str = "0005"
-down_revision: str | None = "0007"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

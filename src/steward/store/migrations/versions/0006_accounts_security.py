@@ -1,7 +1,7 @@
 """accounts security: throttles, second factors, API tokens, invitations, SSO, role terms
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-23 09:00:00
 
 Written by hand with only the tables and columns of steward.accounts.models.
@@ -15,7 +15,7 @@ from alembic import op
 import steward.store.base
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """report package generations (partner and school views)
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 
 Written by hand: one table, ``portal_generations`` (steward.products.portal.models).
 """
@@ -14,7 +14,7 @@ from alembic import op
 import steward.store.base
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
