@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from steward.store.db import make_engine, migrate, transaction
 from steward.store.models import Organization
 
 console = Console()
+#: Environment variable of the roles that must use a second factor (steward.config).
+MFA_ROLES_VARIABLE = "STEWARD_MFA_REQUIRED_ROLES"
 REGION = "puget-sound"
 
 
@@ -96,5 +99,14 @@ def register(app: typer.Typer) -> None:
         )
         if serve:
             from steward.cli.web import serve as run
+
+            if MFA_ROLES_VARIABLE not in os.environ:
+                # Persona logins are for trying the hub out; a real deployment keeps the default.
+                os.environ[MFA_ROLES_VARIABLE] = "[]"
+                get_settings.cache_clear()
+                console.print(
+                    "The demo asks no second factor at sign-in; set "
+                    f"{MFA_ROLES_VARIABLE} to try it (production requires it for district staff)."
+                )
 
             run("127.0.0.1", port, database_url=url)
