@@ -166,3 +166,46 @@ def test_not_utf8_and_short_rows_are_reported(tmp_path: Path) -> None:
     )
     short = read_package(tmp_path)
     assert _find(short.report.issues, "orgs.csv", 2, None).message == "has 4 fields, the header has 7"
+
+
+def _package(tmp_path: Path, orgs: bytes, manifest: bytes | None = None) -> Path:
+    (tmp_path / "manifest.csv").write_bytes(
+        manifest or b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.orgs,bulk\n"
+    )
+    (tmp_path / "orgs.csv").write_bytes(orgs)
+    return tmp_path
+
+
+ORGS_HEADER = b"sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
+
+
+def test_manifest_not_utf8_names_file_line_and_property(tmp_path: Path) -> None:
+    manifest = b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\xe5\nfile.orgs,bulk\n"
+    package = read_package(_package(tmp_path, ORGS_HEADER + b"o1,,,School,school,1,\n", manifest))
+    issue = _find(package.report.issues, "manifest.csv", 3, "oneroster.version")
+    assert "not UTF-8" in issue.message
+    assert "0xE5" in issue.message
+    assert package.tables["orgs"].rows[0]["name"] == "School"  # the other lines were read
+
+
+def test_table_not_utf8_past_the_first_block_names_line_and_field(tmp_path: Path) -> None:
+    rows = b"".join(b"o%d,,,School %d,school,%d,\n" % (i, i, i) for i in range(1, 400))
+    latin1 = "o400,,,Sch\u00e9ol,school,400,\n".encode("latin-1")
+    package = read_package(_package(tmp_path, ORGS_HEADER + rows + latin1 + b"o401,,,Last,school,401,\n"))
+    assert len(ORGS_HEADER + rows) > 8192  # beyond the first block a text reader decodes
+    issue = _find(package.report.issues, "orgs.csv", 401, "name")
+    assert "not UTF-8" in issue.message
+    assert [str(i) for i in package.report.errors] == [str(issue)]
+    assert package.tables["orgs"].row_numbers[-1] == 402  # the line after it keeps its number
+
+
+def test_header_not_utf8_ends_the_file_and_many_bad_lines_are_summed_up(tmp_path: Path) -> None:
+    header = ORGS_HEADER.replace(b"name", b"n\xe4me")
+    package = read_package(_package(tmp_path, header + b"o1,,,School,school,1,\n"))
+    assert [(i.file, i.row, i.field) for i in package.report.errors] == [("orgs.csv", 1, "column 4")]
+    assert "orgs" not in package.tables
+    bad = b"".join(b"o%d,,,Sch\xe9ol,school,%d,\n" % (i, i) for i in range(1, 31))
+    many = read_package(_package(tmp_path, ORGS_HEADER + bad + b"o99,,,School,school,99,\n"))
+    located = [i for i in many.report.errors if i.field == "name"]
+    assert [i.row for i in located] == list(range(2, 22))
+    assert any("10 more lines are not UTF-8" in i.message for i in many.report.errors)

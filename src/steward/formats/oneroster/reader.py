@@ -20,6 +20,7 @@ Cross-file checks (references, roles) are in :mod:`steward.formats.oneroster.con
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import re
@@ -50,6 +51,9 @@ from steward.formats.report import ConversionReport, Repair, Severity
 Row = dict[str, str]
 
 _SLASHED = re.compile(r"(\d{1,4})[/.-](\d{1,2})[/.-](\d{1,4})")
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+#: Lines not in UTF-8 reported one by one per file; the rest are counted in one more issue.
+MAX_ENCODING_ISSUES = 20
 
 
 @dataclass(slots=True)
@@ -213,12 +217,16 @@ def read_package(directory: Path, *, lenient: bool = False) -> Package:
 
 def _read_manifest(path: Path, ctx: _Ctx) -> dict[str, str]:
     out: dict[str, str] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+    lines = _Lines(path, ctx, keyed=True)
+    reader = csv.reader(lines)
+    try:
         header = next(reader, None)
+        if lines.header_unreadable:
+            return out
         if header is None or tuple(h.strip() for h in header) != MANIFEST_HEADER:
             ctx.error(path.name, 1, None, f"header must be {','.join(MANIFEST_HEADER)}, not {header}")
-        for number, cells in enumerate(reader, start=2):
+        for cells in reader:
+            number = lines.number
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != 2:
@@ -229,9 +237,79 @@ def _read_manifest(path: Path, ctx: _Ctx) -> dict[str, str]:
             if prop in out:
                 ctx.error(path.name, number, prop, "listed twice")
             out[prop] = value
+    except OSError as e:
+        ctx.error(path.name, None, None, f"cannot be read: {e.strerror or e}")
+    except csv.Error as e:
+        ctx.error(path.name, lines.number, None, f"cannot be parsed: {e}")
     if out.get("manifest.version", "1.0") != "1.0":
         ctx.error(path.name, None, "manifest.version", f"is {out['manifest.version']!r}, must be '1.0'")
     return out
+
+
+class _Lines:
+    """The lines of a CSV file decoded as UTF-8 (a leading BOM dropped), for ``csv.reader``.
+
+    A line that is not UTF-8 is reported with its line number and the field holding the first bad
+    byte, and skipped; ``number`` is the line number of the last line handed out. A header that is
+    not UTF-8 ends the file (``header_unreadable``): no row could be read against it. ``ctx=None``
+    reads silently (second passes over a file already reported).
+    """
+
+    def __init__(self, path: Path, ctx: _Ctx | None, *, keyed: bool = False) -> None:
+        self.path = path
+        self.ctx = ctx
+        self.keyed = keyed  # a manifest: name the field by the row's property name
+        self.number = 0
+        self.header: list[str] | None = None
+        self.header_unreadable = False
+        self.bad_lines = 0
+
+    def __iter__(self) -> Iterator[str]:
+        with self.path.open("rb") as fh:
+            for raw_line in fh:
+                for raw in _LONE_CR.split(raw_line):
+                    if not raw:
+                        continue
+                    self.number += 1
+                    if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
+                        raw = raw[len(codecs.BOM_UTF8) :]
+                    try:
+                        text = raw.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        self._not_utf8(raw, e.start)
+                        if self.number == 1:
+                            self.header_unreadable = True
+                            return
+                        continue
+                    if self.header is None:
+                        self.header = next(csv.reader([text]), [])
+                    yield text
+        if self.ctx is not None and self.bad_lines > MAX_ENCODING_ISSUES:
+            more = self.bad_lines - MAX_ENCODING_ISSUES
+            self.ctx.error(self.path.name, None, None, f"{more} more lines are not UTF-8 either")
+
+    def _not_utf8(self, raw: bytes, start: int) -> None:
+        self.bad_lines += 1
+        if self.ctx is None or self.bad_lines > MAX_ENCODING_ISSUES:
+            return
+        prefix = raw[:start].decode("utf-8", errors="replace")
+        cells = next(csv.reader([prefix]), []) if prefix else []
+        position = max(len(cells) - 1, 0)
+        if self.number == 1 or self.header is None:
+            field_name = f"column {position + 1}"
+        elif self.keyed:
+            field_name = cells[0].strip() if position >= 1 and cells[0].strip() else MANIFEST_HEADER[0]
+        elif position < len(self.header) and self.header[position].strip():
+            field_name = self.header[position].strip()
+        else:
+            field_name = f"column {position + 1}"
+        what = "the header is" if self.number == 1 else "the line is"
+        self.ctx.error(
+            self.path.name,
+            self.number,
+            field_name,
+            f"{what} not UTF-8 text (byte 0x{raw[start]:02X}); save the file as UTF-8",
+        )
 
 
 def _version(manifest: dict[str, str], ctx: _Ctx) -> Version:
@@ -356,57 +434,67 @@ def _resolve_header(
 
 def _read_table(path: Path, spec: FileSpec, mode: Mode, version: Version, ctx: _Ctx) -> Table | None:
     file = path.name
+    lines = _Lines(path, ctx)
+    reader = csv.reader(lines)
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        header = next(reader, None)
     except OSError as e:
-        ctx.error(file, None, None, f"cannot be read: {e.strerror}")
+        ctx.error(file, None, None, f"cannot be read: {e.strerror or e}")
         return None
-    with fh:
-        reader = csv.reader(fh)
+    except csv.Error as e:
+        ctx.error(file, 1, None, f"is not a readable CSV header: {e}")
+        return None
+    if lines.header_unreadable:
+        return None
+    if header is None:
+        ctx.error(file, None, None, "is empty (no header row)")
+        return None
+    if not _has_data(path):
         try:
-            header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as e:
-            ctx.error(file, 1, None, f"is not UTF-8 CSV: {e}")
-            return None
-        if header is None:
-            ctx.error(file, None, None, "is empty (no header row)")
-            return None
-        if not _has_data(path):
-            return Table(spec, file, mode)
-        blank_cols = {i for i, h in enumerate(header) if h.strip() == ""}
-        used_blank = {i for i in blank_cols if _column_used(path, i)} if blank_cols else set()
-        names, extensions = _resolve_header(header, spec, file, ctx, used_blank)
-        table = Table(spec, file, mode, extensions=extensions)
-        number = 1
-        try:
-            for cells in reader:
-                number = reader.line_num
-                if not any(c.strip() for c in cells):
-                    continue
-                row = _row(cells, names, header, blank_cols, spec, file, number, ctx)
-                if row is None:
-                    continue
-                _check_row(row, spec, mode, version, file, number, ctx)
-                table.rows.append(row)
-                table.row_numbers.append(number)
-        except (csv.Error, UnicodeDecodeError) as e:
-            ctx.error(file, number + 1, None, f"cannot be parsed: {e}")
+            for _ in reader:  # reports the lines that are not UTF-8
+                pass
+        except csv.Error as e:
+            ctx.error(file, lines.number, None, f"cannot be parsed: {e}")
+        return Table(spec, file, mode)
+    blank_cols = {i for i, h in enumerate(header) if h.strip() == ""}
+    used_blank = {i for i in blank_cols if _column_used(path, i)} if blank_cols else set()
+    names, extensions = _resolve_header(header, spec, file, ctx, used_blank)
+    table = Table(spec, file, mode, extensions=extensions)
+    try:
+        for cells in reader:
+            number = lines.number
+            if not any(c.strip() for c in cells):
+                continue
+            row = _row(cells, names, header, blank_cols, spec, file, number, ctx)
+            if row is None:
+                continue
+            _check_row(row, spec, mode, version, file, number, ctx)
+            table.rows.append(row)
+            table.row_numbers.append(number)
+    except OSError as e:
+        ctx.error(file, None, None, f"cannot be read: {e.strerror or e}")
+    except csv.Error as e:
+        ctx.error(file, lines.number, None, f"cannot be parsed: {e}")
     _check_unique(table, ctx)
     return table
 
 
 def _has_data(path: Path) -> bool:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+    reader = csv.reader(_Lines(path, None))
+    try:
         next(reader, None)
         return any(any(c.strip() for c in cells) for cells in reader)
+    except csv.Error:
+        return True  # the reading pass reports it
 
 
 def _column_used(path: Path, position: int) -> bool:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+    reader = csv.reader(_Lines(path, None))
+    try:
         next(reader, None)
         return any(len(cells) > position and cells[position].strip() for cells in reader)
+    except csv.Error:
+        return True
 
 
 def _row(
