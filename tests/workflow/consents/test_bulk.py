@@ -191,3 +191,31 @@ def test_templates_have_the_documented_columns() -> None:
 
     sheet = load_workbook(io.BytesIO(bulk.template_xlsx()), read_only=True).worksheets[0]
     assert list(next(sheet.iter_rows(values_only=True))) == list(bulk.COLUMNS)
+
+
+def _damaged(xlsx: bytes) -> bytes:
+    """The workbook with one byte of its compressed sheet changed (a download cut or altered)."""
+    start = xlsx.index(b"xl/worksheets/sheet1.xml") + len(b"xl/worksheets/sheet1.xml") + 4
+    return xlsx[:start] + bytes([xlsx[start] ^ 0xFF]) + xlsx[start + 1 :]
+
+
+def test_a_damaged_xlsx_names_the_file_and_changes_nothing(engine: Engine, world: World) -> None:
+    w = world
+    with transaction(engine) as db:
+        good = rows_for(db, w, w.students[:3])
+        before = counts(db)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, bulk.COLUMNS)
+    for r, row in enumerate(good, start=1):
+        sheet.write_row(r, 0, row)
+    book.close()
+    for content in (_damaged(buffer.getvalue()), buffer.getvalue()[:-200]):
+        with pytest.raises(UploadError) as caught, transaction(engine) as db:
+            upload(db, w, "students.xlsx", content)
+        assert caught.value.problems[0].startswith("students.xlsx: ")
+        assert "XLSX" in caught.value.problems[0] or "workbook" in caught.value.problems[0]
+    with transaction(engine) as db:
+        assert counts(db) == before
+    assert not (w.data_dir / "workflow" / "consents").exists()  # no scanned form kept either

@@ -14,6 +14,7 @@ import io
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -132,14 +133,32 @@ def _csv_rows(content: bytes, filename: str) -> Iterable[list[str]]:
         raise UploadError(f"{filename}: not a readable CSV file ({exc})") from exc
 
 
+#: What openpyxl raises on a damaged workbook, while opening it or while streaming its sheet: a
+#: broken ZIP or deflate stream, a missing part, malformed XML (lxml's and ElementTree's errors
+#: are SyntaxErrors), values it cannot convert.
+_DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    OSError,
+    SyntaxError,
+)
+
+
 def _xlsx_rows(content: bytes, filename: str) -> Iterable[list[str]]:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    damaged = (*_DAMAGED, InvalidFileException)
     try:
         # read_only streams the sheet; data_only=False shows a formula as its text (=...), which
         # is then refused instead of silently taking a cached value.
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except damaged as exc:
         raise UploadError(f"{filename}: not a readable XLSX workbook ({exc.__class__.__name__})") from exc
     try:
         sheet = workbook.worksheets[0]
@@ -149,6 +168,11 @@ def _xlsx_rows(content: bytes, filename: str) -> Iterable[list[str]]:
             if len(out) > MAX_ROWS + 1:
                 break
         return out
+    except damaged as exc:
+        raise UploadError(
+            f"{filename}: the workbook is damaged and cannot be read ({exc.__class__.__name__}); "
+            "save it again from the spreadsheet program, or upload the list as CSV"
+        ) from exc
     finally:
         workbook.close()
 
