@@ -101,3 +101,56 @@ def test_recipient_uploads_a_certificate(client: TestClient, engine: Engine, wor
     )
     assert again.status_code == 422
     assert "already certified" in again.text
+
+
+def _token(engine: Engine, username: str, scopes: list[str]) -> str:
+    from steward.accounts.tokens import create_token
+    from steward.store.models import Account, RoleAssignment
+
+    with transaction(engine) as db:
+        account = db.query(Account).filter_by(username=username).one()
+        role = db.query(RoleAssignment).filter_by(person_id=account.person_id).one()
+        return create_token(
+            db, account, role, Settings(secret_key="test-secret"), name="sis", scopes=scopes, days=1
+        ).text
+
+
+def test_bearer_calls_need_no_csrf_token_and_cookie_calls_still_do(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    bearer = {"Authorization": f"Bearer {_token(engine, 'olga', ['write'])}"}
+    [package] = client.get("/api/v1/delivery/packages", headers=bearer).json()
+    made = client.post(f"/api/v1/delivery/packages/{package['id']}/links", json={"hours": 2}, headers=bearer)
+    assert made.status_code == 200, made.text
+    revoked = client.post(f"/api/v1/delivery/links/{made.json()['id']}/revoke", headers=bearer)
+    assert revoked.status_code == 204, revoked.text
+    # A token must be valid: a wrong one is a 401 even with a signed-in session's cookie beside it.
+    sign_in(client, "olga", "officer pass")
+    wrong = {"Authorization": "Bearer stw_0000000000000000_guess"}
+    guessed = client.post(f"/api/v1/delivery/packages/{package['id']}/links", json={}, headers=wrong)
+    assert guessed.status_code == 401
+    # The cookie session alone still needs the CSRF header.
+    cookie = client.post(f"/api/v1/delivery/packages/{package['id']}/links", json={"hours": 2})
+    assert cookie.status_code == 403
+    assert "X-CSRF-Token" in cookie.text
+    read_only = {"Authorization": f"Bearer {_token(engine, 'olga', ['read'])}"}
+    scoped = client.post(f"/api/v1/delivery/packages/{package['id']}/links", json={}, headers=read_only)
+    assert scoped.status_code == 403
+    assert "scopes" in scoped.text
+
+
+def test_recipient_uploads_a_certificate_with_a_token(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    with transaction(engine) as db:
+        end_agreement(db, world.data_dir, world.agreement)
+    bearer = {"Authorization": f"Bearer {_token(engine, 'pete', ['delivery:write'])}"}
+    [task] = client.get("/api/v1/delivery/destruction", headers=bearer).json()
+    response = client.post(
+        f"/api/v1/delivery/destruction/{task['id']}/certificate",
+        files={"certificate": ("certificate.pdf", b"%PDF-1.4 signed", "application/pdf")},
+        data={"signer_name": "Pete Tester", "destroyed_on": YESTERDAY},
+        headers=bearer,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "certified"

@@ -26,8 +26,15 @@ router = APIRouter(tags=["delivery"])
 GONE = "This download link has expired, was revoked or was already used. Ask the district for a new one."
 
 
-async def api_csrf(request: Request, web_session: CurrentWebSession) -> None:
-    """State-changing API calls echo the session's CSRF token in ``X-CSRF-Token``."""
+async def api_csrf(request: Request, web_session: CurrentWebSession, principal: ApiPrincipal) -> None:
+    """State-changing calls of a cookie session echo the session's CSRF token in ``X-CSRF-Token``.
+
+    A call authenticated by an API token (``Authorization: Bearer``) carries no ambient credential a
+    third-party page could make the browser send, so it needs no CSRF token. ``api_principal`` has
+    already resolved the caller: a request with an Authorization header is the token's or a 401.
+    """
+    if getattr(request.state, "api_token_id", None) is not None:
+        return
     sent = request.headers.get("x-csrf-token", "")
     if web_session is None or not hmac.compare_digest(sent, web_session.csrf_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token header")
