@@ -22,6 +22,7 @@ from steward.store.base import now_utc
 from steward.store.db import transaction
 from steward.store.models import Guardianship, RoleAssignment
 from steward.web.app import create_app
+from steward.workflow.models import Agreement
 from tests import factories as f
 from tests.web.test_auth import sign_in
 
@@ -63,6 +64,15 @@ def ids(engine: Engine) -> dict[str, int]:
                 person_id=officer.id, role="teacher", organization_id=district.id, valid_from=f.EPOCH
             )
         )
+        agreement = Agreement(
+            code="DSA-7", kind="dsa", organization_id=partner.id, district_id=district.id,
+            status="executed", purpose="evaluation", valid_from=f.EPOCH,
+        )  # fmt: skip
+        foreign = Agreement(
+            code="DSA-8", kind="dsa", organization_id=partner.id, district_id=other_district.id,
+            status="executed", purpose="evaluation", valid_from=f.EPOCH,
+        )  # fmt: skip
+        db.add_all([agreement, foreign])
         db.flush()
         recipient = Recipient.organization(db, partner.id)
         record_disclosure(
@@ -72,7 +82,7 @@ def ids(engine: Engine) -> dict[str, int]:
             [Dataset.ATTENDANCE],
             LegalBasis.STUDIES,
             purpose='=HYPERLINK("http://evil")',
-            agreement_id=5,
+            agreement_id=agreement.id,
             request_ref="DR-1",
             delivery_id=9,
             channel="package",
@@ -94,6 +104,7 @@ def ids(engine: Engine) -> dict[str, int]:
             "own": own.id, "other": other.id, "former": former.id, "elsewhere": elsewhere.id,
             "adult": adult.id,
             "partner": partner.id, "district": district.id,
+            "agreement": agreement.id, "foreign_agreement": foreign.id,
         }  # fmt: skip
 
 
@@ -142,7 +153,7 @@ def test_parent_gets_404_for_any_other_child(client: TestClient, ids: dict[str, 
     assert client.get(f"/ledger/students/{ids[child]}/export.csv").status_code == 404
     assert client.get(f"/api/v1/ledger/students/{ids[child]}").status_code == 404
     assert client.get(f"/ledger/recipients/{ids['partner']}").status_code == 404
-    assert client.get("/ledger/agreements/5").status_code == 404
+    assert client.get(f"/ledger/agreements/{ids['agreement']}").status_code == 404
 
 
 def test_officer_finds_by_student_recipient_and_agreement(client: TestClient, ids: dict[str, int]) -> None:
@@ -153,7 +164,7 @@ def test_officer_finds_by_student_recipient_and_agreement(client: TestClient, id
     by_recipient = client.get("/ledger", params={"recipient": "p1"})
     assert by_recipient.status_code == 200
     assert by_recipient.text.count('data-testid="ledger-line"') == 3  # not the other district's student
-    agreement = client.get("/ledger/agreements/5")
+    agreement = client.get(f"/ledger/agreements/{ids['agreement']}")
     assert agreement.text.count('data-testid="ledger-line"') == 3
     assert client.get(f"/ledger/students/{ids['elsewhere']}").status_code == 404
     page = client.get(f"/ledger/students/{ids['own']}")
@@ -174,10 +185,10 @@ def test_csv_export_neutralises_formulas(client: TestClient, ids: dict[str, int]
 def test_api_pages_with_cursor(client: TestClient, ids: dict[str, int]) -> None:
     assert client.get(f"/api/v1/ledger/students/{ids['own']}").status_code == 401
     _as(client, "olga", "officer pass")
-    first = client.get("/api/v1/ledger/agreements/5", params={"limit": 2}).json()
+    first = client.get(f"/api/v1/ledger/agreements/{ids['agreement']}", params={"limit": 2}).json()
     assert len(first["entries"]) == 2
     second = client.get(
-        "/api/v1/ledger/agreements/5", params={"limit": 2, "cursor": first["next_cursor"]}
+        f"/api/v1/ledger/agreements/{ids['agreement']}", params={"limit": 2, "cursor": first["next_cursor"]}
     ).json()
     assert len(second["entries"]) == 1
     assert second["next_cursor"] is None
@@ -199,3 +210,17 @@ def test_officer_sees_who_could_see_at_any_instant(client: TestClient, ids: dict
     assert "Pam Tester" not in before.text  # the guardianship starts in 2000
     bad = client.get(f"/ledger/students/{ids['own']}", params={"at": "yesterday"})
     assert "not a date or ISO instant" in bad.text
+
+
+def test_agreement_ledger_is_404_for_an_unknown_or_foreign_agreement(
+    client: TestClient, ids: dict[str, int]
+) -> None:
+    _as(client, "olga", "officer pass")
+    mine = ids["agreement"]
+    assert client.get(f"/ledger/agreements/{mine}").status_code == 200
+    assert client.get(f"/ledger/agreements/{mine}/export.csv").status_code == 200
+    assert client.get(f"/api/v1/ledger/agreements/{mine}").status_code == 200
+    for agreement_id in (ids["foreign_agreement"], 999_999):
+        assert client.get(f"/ledger/agreements/{agreement_id}").status_code == 404
+        assert client.get(f"/ledger/agreements/{agreement_id}/export.csv").status_code == 404
+        assert client.get(f"/api/v1/ledger/agreements/{agreement_id}").status_code == 404

@@ -31,6 +31,7 @@ from steward.domain.principal import Principal
 from steward.domain.time import DEFAULT_TIMEZONE
 from steward.store.base import now_utc
 from steward.store.models import Guardianship, Organization, Student, TenantSettings
+from steward.workflow.models import Agreement
 
 _LEDGER = cast(Table, DisclosureEntry.__table__)
 _CHUNK = 5000
@@ -302,6 +303,16 @@ def own_children(db: Session, principal: Principal, at: datetime | None = None) 
     if principal.role is Role.STUDENT:
         return list(db.scalars(select(Student).where(Student.person_id == principal.person_id)))
     return []
+
+
+def visible_agreement(db: Session, principal: Principal, agreement_id: int) -> Agreement | None:
+    """The agreement if ``principal`` may read the disclosures under it, else None (the route answers
+    404, whether the agreement does not exist or belongs to another district): officers of its district."""
+    district = district_scope(principal)
+    if district is None:
+        return None
+    agreement = db.get(Agreement, agreement_id)
+    return agreement if agreement is not None and agreement.district_id == district else None
 
 
 def district_scope(principal: Principal) -> int | None:

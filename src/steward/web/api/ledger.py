@@ -14,6 +14,7 @@ from steward.audit.ledger import (
     district_scope,
     entries_query,
     page,
+    visible_agreement,
     visible_student,
 )
 from steward.audit.models import DisclosureEntry
@@ -116,6 +117,9 @@ def recipient_ledger(
 def agreement_ledger(
     db: Db, principal: ApiPrincipal, agreement_id: int, cursor: Cursor = None, limit: Limit = 200
 ) -> LedgerPage:
-    """Disclosures of the officer's district under one agreement."""
-    district = _district(principal)
-    return _page(page(db, entries_query(district, agreement_id=agreement_id), cursor, limit))
+    """Disclosures of the officer's district under one of its agreements."""
+    agreement = visible_agreement(db, principal, agreement_id)
+    if agreement is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    query = entries_query(agreement.district_id, agreement_id=agreement.id)
+    return _page(page(db, query, cursor, limit))

@@ -32,6 +32,7 @@ from steward.audit.ledger import (
     own_children,
     page,
     student_entries,
+    visible_agreement,
     visible_student,
 )
 from steward.audit.models import DisclosureEntry
@@ -41,6 +42,7 @@ from steward.store.access import parse_instant, who_can_see
 from steward.store.models import Organization, Student
 from steward.web.deps import Db, PagePrincipal
 from steward.web.templating import render
+from steward.workflow.models import Agreement
 
 router = APIRouter(include_in_schema=False)
 
@@ -346,33 +348,45 @@ def recipient_ledger_csv(request: Request, db: Db, principal: PagePrincipal, org
     return _csv(request, f"ledger-recipient-{org.code}", entries_query(district, recipient_org_id=org.id))
 
 
+def _agreement(db: Session, principal: Principal, agreement_id: int) -> Agreement:
+    agreement = visible_agreement(db, principal, agreement_id)
+    if agreement is None:
+        raise NotVisibleError
+    return agreement
+
+
 @router.get("/ledger/agreements/{agreement_id}")
 @answers_404
 def agreement_ledger(
     request: Request, db: Db, principal: PagePrincipal, agreement_id: int, cursor: int | None = None
 ) -> Response:
-    district = _officer_district(principal)
-    result = page(db, entries_query(district, agreement_id=agreement_id), cursor, PAGE_SIZE)
+    """Every line of the officer's district under one of its agreements, newest first, by pages."""
+    agreement = _agreement(db, principal, agreement_id)
+    district = agreement.district_id
+    result = page(db, entries_query(district, agreement_id=agreement.id), cursor, PAGE_SIZE)
     response = _list_page(
         request,
         db,
         principal,
         district,
         result,
-        f"Disclosures under agreement {agreement_id}",
-        f"/ledger/agreements/{agreement_id}",
+        f"Disclosures under agreement {agreement.code}",
+        f"/ledger/agreements/{agreement.id}",
     )
-    _audit_read(db, principal, district, "ledger.view", agreement=agreement_id)
+    _audit_read(db, principal, district, "ledger.view", agreement=agreement.id)
     return response
 
 
 @router.get("/ledger/agreements/{agreement_id}/export.csv")
 @answers_404
 def agreement_ledger_csv(request: Request, db: Db, principal: PagePrincipal, agreement_id: int) -> Response:
-    district = _officer_district(principal)
-    _audit_read(db, principal, district, "ledger.export", agreement=agreement_id)
+    agreement = _agreement(db, principal, agreement_id)
+    district = agreement.district_id
+    _audit_read(db, principal, district, "ledger.export", agreement=agreement.id)
     return _csv(
-        request, f"ledger-agreement-{agreement_id}", entries_query(district, agreement_id=agreement_id)
+        request,
+        f"ledger-agreement-{agreement.id}",
+        entries_query(district, agreement_id=agreement.id),
     )
 
 
