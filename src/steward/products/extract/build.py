@@ -28,8 +28,8 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from steward.domain.datasets import Dataset
+from steward.exports import neutralise_row, neutralise_text
 from steward.privacy import deidentify as di
-from steward.products.aggregate.output import inert
 from steward.products.extract.crosswalk import Crosswalk
 from steward.products.extract.shuffle import Shuffler
 from steward.products.student_year import PROFICIENT_LEVEL, Scope, student_years
@@ -244,7 +244,8 @@ def build_extract(
     for encoder, level in zip(encoders, outcome.levels, strict=True):
         mapping, names = encoder.level_map(level)
         level_maps.append(mapping)
-        labels.append(np.asarray(names, dtype=object))
+        # Labels are source values (or built from them): written spreadsheet-safe, like text values.
+        labels.append(np.asarray([neutralise_text(n) for n in names], dtype=object))
     packer = _Packer([len(x) for x in labels])
     bad_tuples = np.asarray(sorted(outcome.bad_keys), dtype=np.int64).reshape(-1, len(qis))
     bad_packed = packer.pack(bad_tuples) if packer.fits else None
@@ -293,7 +294,7 @@ def build_extract(
                     columns.append(labels[position][generalised[keep, position]].tolist())
                 else:
                     values = texts(kept[column.source], column.kind).to_pylist()
-                    columns.append([inert(v) for v in values] if column.kind == "text" else values)
+                    columns.append([neutralise_text(v) for v in values] if column.kind == "text" else values)
             shuffler.add_many(_csv_lines(columns))
             written += len(rids)
             if progress is not None:
@@ -301,7 +302,7 @@ def build_extract(
         crosswalk.flush()
         path = out_dir / EXTRACT_FILE
         with path.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle, lineterminator="\n").writerow(header)
+            csv.writer(handle, lineterminator="\n").writerow(neutralise_row(header))
             for line in shuffler.drain():
                 handle.write(line)
     students = int(np.unique(np.concatenate(released)).size) if released else 0
@@ -328,7 +329,7 @@ def _write_dictionary(path: Path, plan: di.Plan, outcome: di.Outcome) -> None:
         )
         for column in plan.columns:
             how = column.hierarchy.describe(level[column.name]) if column.name in level else ""
-            writer.writerow((column.name, column.role.value, column.description, how))
+            writer.writerow(neutralise_row((column.name, column.role.value, column.description, how)))
 
 
 def risk_report(
