@@ -19,6 +19,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from steward.exports import neutralise_row
 from steward.privacy.suppression import CertificateError, Dim, cross_table, suppress
 
 EXIT_BAD_INPUT = 2
@@ -132,10 +133,11 @@ def run(
         zeros="protect" if zeros == "protect" else "publish",
         intervals=certificate is not None,
     )
-    rows = [[*dims, count, "status"]]
+    # Labels and column names come from IN.csv: written so no spreadsheet runs them as formulas.
+    rows = [neutralise_row([*dims, count, "status"])]
     for j, label in enumerate(problem.labels):
         value = result.published_value(j)
-        rows.append([*label, "" if value is None else str(value), result.status_name(j)])
+        rows.append([*neutralise_row(label), "" if value is None else str(value), result.status_name(j)])
     buf = _CsvBuffer()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     pending = [(out, _atomic_write(out, buf.text()))]
