@@ -222,6 +222,7 @@ def test_uploads_are_checked_by_name_type_content_and_size() -> None:
 
 def test_concurrency_limit_queues_requests_at_the_door() -> None:
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from steward.web.security import ConcurrencyLimit
 
@@ -240,5 +241,7 @@ def test_concurrency_limit_queues_requests_at_the_door() -> None:
     async def main() -> None:
         await asyncio.gather(*(limited({"type": "http", "path": "/"}, None, None) for _ in range(12)))  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    # A thread of its own: pytest-playwright's session loop may be running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
     assert peak == 3
