@@ -110,12 +110,13 @@ def test_every_xml_parser_in_the_code_is_hardened() -> None:
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         source = path.read_text()
-        if not parsing.search(source):
+        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+        if not parsing.search(code):
             continue
         hardened = "defusedxml" in source or all(
             flag in source
             for flag in ('"resolve_entities": False', '"no_network": True', '"load_dtd": False')
         )
-        if not hardened or re.search(r"\bxml\.etree\b|\bminidom\b|\bxml\.sax\b", source):
+        if not hardened or re.search(r"\bxml\.etree\b|\bminidom\b|\bxml\.sax\b", code):
             offenders.append(str(path.relative_to(SRC)))
     assert offenders == []
