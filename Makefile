@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 ORACLE := $(VENV)/oracle
 # axe-core for the accessibility checks of the e2e tests (npm registry, kept next to the venv)
 AXE_VERSION := 4.14.1
+AXE := $(VENV)/.axe-installed
 
 .PHONY: demo test lint typecheck unit system-deps bench clean
 
@@ -18,9 +19,13 @@ $(STAMP): pyproject.toml
 	# pycanon pins old scipy/typer exactly; it is a test oracle only, kept outside site-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(ORACLE) \
 		pycanon==1.3.6 beartype==0.22.2 tabulate==0.8.10
+	touch $(STAMP)
+
+# axe-core only for the tests (the demo does not need npm)
+$(AXE): $(STAMP)
 	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the accessibility tests (apt-get install -y npm)" >&2; exit 1; }
 	npm install --prefix $(VENV)/node --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
-	touch $(STAMP)
+	touch $(AXE)
 
 demo: $(STAMP)
 	$(BIN)/steward demo
@@ -35,10 +40,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(AXE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(AXE)
 	$(MAKE) --no-print-directory lint typecheck unit
 
 bench: $(STAMP)
