@@ -11,7 +11,10 @@ member, verified consents, one grant). Then measures:
 - the CSV zip and the SFTP delivery (age-encrypted, one package);
 - ``GET /portal/students/{id}`` (Student-at-a-Glance, in process through the ASGI app, including
   the decision, the read, the charts, the template and the audit/ledger writes) for the partner,
-  a teacher and a principal: p50/p99 over many students.
+  a teacher and a principal: p50/p99 over many students;
+- the time from a parent's electronic signature to the partner seeing the student, and from a
+  revocation to losing it (bench/consent_latency.py's service path on its own 3,000-student
+  region, so the cached database above is not changed; ``--no-consent`` skips it).
 
 Each measured making runs in a transaction that is rolled back, so runs do not accumulate ledger
 lines. The region and the database are cached under ``bench/out/portal/`` (git-ignored).
@@ -438,6 +441,28 @@ def measure_glance(
     }
 
 
+def measure_consent_latency(seed: int, families: int = 20) -> dict[str, Any]:
+    """Signature to visible and revocation to gone, through the services (bench/consent_latency.py)."""
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location(
+        "consent_latency", Path(__file__).with_name("consent_latency.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="steward-portal-consent-") as tmp:
+        root = Path(tmp)
+        engine = module.build_region(f"sqlite:///{root / 'steward.db'}", root / "sqlite", 3000, seed)
+        try:
+            result: dict[str, Any] = module.measure_services(engine, families)
+        finally:
+            engine.dispose()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -450,6 +475,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="warm package makings")
     parser.add_argument("--pages", type=int, default=60, help="glance pages per persona")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "portal")
+    parser.add_argument("--no-consent", action="store_true", help="skip the signature latency")
     args = parser.parse_args()
     data = args.out / f"data-{args.students}-{args.districts}-{args.years}-{args.seed}"
     data.mkdir(parents=True, exist_ok=True)
@@ -484,6 +510,8 @@ def main() -> None:
     figures["glance_partner"] = measure_glance(engine, data, partner, args.pages, rng)
     figures["glance_teacher"] = measure_glance(engine, data, teacher, args.pages, rng)
     figures["glance_principal"] = measure_glance(engine, data, head, args.pages, rng)
+    if not args.no_consent:
+        figures["signature_to_partner"] = measure_consent_latency(args.seed)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
     engine.dispose()
