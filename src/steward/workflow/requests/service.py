@@ -578,8 +578,17 @@ def estimate_fee(
     except ValueError as exc:
         raise WorkflowError(str(exc)) from exc
     status = "waived" if waive or cents == 0 else "estimated"
+    # A new estimate needs a new answer: an earlier acceptance was of another amount.
     changed = history.diff(
-        req, {"fee_hours": hours, "fee_rows": rows, "fee_cents": cents, "fee_status": status}
+        req,
+        {
+            "fee_hours": hours,
+            "fee_rows": rows,
+            "fee_cents": cents,
+            "fee_status": status,
+            "fee_accepted_at": None,
+            "fee_accepted_by_person_id": None,
+        },
     )
     history.record(
         db,
