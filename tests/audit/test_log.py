@@ -221,3 +221,25 @@ def test_a_large_batch_keeps_ids_in_sequence_order(engine: Engine) -> None:
     assert [r.id for r in rows] == ids
     assert [r.seq for r in rows] == list(range(1, 151))
     assert verify(engine).ok
+
+
+def test_non_ascii_bodies_verify_and_a_changed_character_is_named(
+    engine: Engine, tamper: Callable[..., None]
+) -> None:
+    """The scan hashes the stored UTF-8 bytes; they must equal what ``chain_hash`` hashed on append."""
+    district = _district(engine)
+    names = ["Zoë Ñúñez", "Łukasz Wiśniewski", "王小明", "Ana 😀 María"]
+    with transaction(engine) as db:
+        ids = [
+            a.id
+            for a in append_many(
+                db,
+                [EventSpec(action="record.view", district_id=district, details={"name": n}) for n in names],
+            )
+        ]
+    report = verify(engine)
+    assert report.ok
+    assert report.events == len(names)
+    tamper(f"UPDATE audit_events SET body = replace(body, '王', '玉') WHERE id = {ids[2]}")
+    problem = verify(engine).problems[0]
+    assert (problem.kind, problem.event_id, problem.seq) == ("changed", ids[2], 3)
