@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
-from steward.audit import EventSpec, actor_of, append
+from steward.audit import EventSpec, actor_of, append, append_many
 from steward.domain.datasets import Dataset
 from steward.domain.legal import LegalBasis
 from steward.domain.orgs import Role
@@ -196,6 +198,7 @@ def decisions(body: DecisionsIn, db: Db, principal: ApiPrincipal) -> DecisionsOu
     facts = load_facts(db, [principal.person_id], set(resolved.values()), [principal.organization_id])
     related: dict[str, bool] = {}
     out: list[DecisionOut] = []
+    made: list[tuple[int, Decision]] = []
     for check in body.checks:
         at = _aware(check.at) if check.at is not None else default_at
         student_id = resolved.get(check.student)
@@ -203,11 +206,106 @@ def decisions(body: DecisionsIn, db: Db, principal: ApiPrincipal) -> DecisionsOu
             out.append(_stranger(check.student, check.dataset, check.form, at))
             continue
         decision = decide(facts, actor, str(student_id), check.dataset, check.form, at, check.purpose)
+        made.append((student_id, decision))
         if decision.allowed or _related(facts, actor, str(student_id), related):
             out.append(_out(check.student, decision))
         else:
             out.append(_stranger(check.student, check.dataset, check.form, at))
+    _audit_decisions(db, principal, made, len(body.checks) - len(made))
     return DecisionsOut(decisions=out)
+
+
+def _districts(db: Session, student_ids: Sequence[int]) -> dict[int, int]:
+    ids = sorted(set(student_ids))
+    if not ids:
+        return {}
+    return {
+        int(sid): int(d)
+        for sid, d in db.execute(select(Student.id, Student.district_id).where(Student.id.in_(ids)))
+    }
+
+
+def _audit_decisions(
+    db: Session, principal: Principal, made: Sequence[tuple[int, Decision]], unknown: int
+) -> None:
+    """One ``access.decide`` event per district, outcome and basis, in the students' districts'
+    chains (read by their officers only); unknown students are only counted, in the global chain."""
+    district_of = _districts(db, [sid for sid, _ in made])
+    groups: dict[tuple[int, str, LegalBasis | None], dict[str, Any]] = {}
+    for sid, decision in made:
+        outcome = "allow" if decision.allowed else "deny"
+        basis = decision.basis if decision.allowed else None
+        group = groups.setdefault(
+            (district_of[sid], outcome, basis),
+            {"subjects": set(), "datasets": set(), "forms": set(), "evidence": {}, "checks": 0},
+        )
+        group["subjects"].add(sid)
+        group["datasets"].add(decision.dataset.value)
+        group["forms"].add(decision.form.value)
+        group["evidence"].update(dict.fromkeys(decision.evidence))
+        group["checks"] += 1
+    specs = [
+        EventSpec(
+            action="access.decide",
+            district_id=district,
+            actor=actor_of(principal),
+            subject_type="student",
+            subjects=sorted(g["subjects"]),
+            basis=None if basis is None else basis.value,
+            citation=None if basis is None else basis.citation,
+            evidence=list(g["evidence"]),
+            outcome=outcome,
+            details={"datasets": sorted(g["datasets"]), "forms": sorted(g["forms"]), "checks": g["checks"]},
+        )
+        for (district, outcome, basis), g in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1], "" if kv[0][2] is None else kv[0][2].value)
+        )
+    ]
+    if unknown:
+        specs.append(
+            EventSpec(
+                action="access.decide",
+                actor=actor_of(principal),
+                outcome="deny",
+                details={"unknown_students": unknown},
+            )
+        )
+    append_many(db, specs)
+
+
+def _audit_view(
+    db: Session, principal: Principal, action: str, visible: Sequence[VisibleStudent], details: dict[str, Any]
+) -> None:
+    """One event per district and legal basis, naming the students seen under that basis and the
+    datasets; an empty answer is one event in the global chain (it names nobody)."""
+    district_of = _districts(db, [v.student_id for v in visible])
+    groups: dict[tuple[int, LegalBasis], tuple[set[int], set[str]]] = {}
+    for v in visible:
+        for dataset, basis in v.datasets.items():
+            students, datasets = groups.setdefault((district_of[v.student_id], basis), (set(), set()))
+            students.add(v.student_id)
+            datasets.add(dataset.value)
+    specs = [
+        EventSpec(
+            action=action,
+            district_id=district,
+            actor=actor_of(principal),
+            subject_type="student",
+            subjects=sorted(students),
+            basis=basis.value,
+            citation=basis.citation,
+            outcome="allow",
+            details={**details, "datasets": sorted(datasets)},
+        )
+        for (district, basis), (students, datasets) in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1].value)
+        )
+    ] or [
+        EventSpec(
+            action=action, actor=actor_of(principal), outcome="allow", details={**details, "students": 0}
+        )
+    ]
+    append_many(db, specs)
 
 
 def _students_out(db: Session, visible: Sequence[VisibleStudent]) -> list[StudentOut]:
@@ -270,29 +368,60 @@ def students(
         )
     except CursorError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    _audit_view(
+        db,
+        principal,
+        "api.students",
+        page.students,
+        {
+            "at": _aware(at),
+            "directory": directory,
+            "filter": sorted(d.value for d in dataset or ()),
+            "next_cursor": page.next_cursor,
+        },
+    )
     return StudentsPage(students=_students_out(db, page.students), next_cursor=page.next_cursor)
 
 
-@router.get("/students/{student_id}", response_model=StudentOut)
+@router.get(
+    "/students/{student_id}", response_model=StudentOut, responses={404: {"description": "no such student"}}
+)
 def student(
     student_id: int,
     db: Db,
     principal: ApiPrincipal,
     at: Annotated[datetime | None, Query(description="instant (default now)")] = None,
     directory: Annotated[bool, Query(description="count directory information as visible")] = False,
-) -> StudentOut:
-    """What the caller may see of one student; 404 when nothing (or no such student)."""
+) -> StudentOut | Response:
+    """What the caller may see of one student; 404 when nothing (or no such student). Both are
+    audit events (the 404 answers rather than raises, so its event commits)."""
+    when = _aware(at)
     seen = visible_among(
         db,
         principal.person_id,
-        _aware(at),
+        when,
         [student_id],
         actor=Actor.of(principal),
         directory_information=directory,
     )
+    details = {"at": when, "directory": directory}
     if student_id not in seen:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such student")
-    (out,) = _students_out(db, [VisibleStudent(student_id, seen[student_id])])
+        append(
+            db,
+            EventSpec(
+                action="api.student",
+                district_id=db.scalar(select(Student.district_id).where(Student.id == student_id)),
+                actor=actor_of(principal),
+                subject_type="student",
+                subjects=[student_id],
+                outcome="deny",
+                details=details,
+            ),
+        )
+        return JSONResponse({"detail": "no such student"}, status_code=status.HTTP_404_NOT_FOUND)
+    visible = VisibleStudent(student_id, seen[student_id])
+    _audit_view(db, principal, "api.student", [visible], details)
+    (out,) = _students_out(db, [visible])
     return out
 
 
