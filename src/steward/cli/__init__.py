@@ -32,6 +32,7 @@ MODULES = (
     "report",
     "extract",
     "portal",
+    "emergency",
 )
 
 

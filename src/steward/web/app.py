@@ -22,6 +22,7 @@ from steward.config import Settings, get_settings
 from steward.store.db import make_engine, session_factory
 from steward.web.api import decisions as decisions_api
 from steward.web.api import delivery as delivery_api
+from steward.web.api import emergency as emergency_api
 from steward.web.api import health
 from steward.web.api import ledger as ledger_api
 from steward.web.api import workflow as workflow_api
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ledger_ui.router)
     app.include_router(ledger_api.router)
     app.include_router(decisions_api.router)
+    app.include_router(emergency_api.router)
     app.include_router(access_ui.router)
     app.include_router(delivery_api.router)
     app.include_router(transfers_ui.router)
