@@ -12,6 +12,7 @@ from steward.workflow import models as workflow_models  # noqa: F401
 from steward.workflow import settings as workflow_settings  # noqa: F401
 from steward.workflow.agreements import models as agreement_models  # noqa: F401
 from steward.workflow.consents import models as consent_models  # noqa: F401
+from steward.workflow.grants import models as grant_models  # noqa: F401
 from steward.workflow.notifications import models as notification_models  # noqa: F401
 from steward.workflow.provisioning import models as provisioning_models  # noqa: F401
 from steward.workflow.requests import models as request_models  # noqa: F401
