@@ -154,3 +154,45 @@ def test_recipient_uploads_a_certificate_with_a_token(
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "certified"
+
+
+def test_certificate_uploads_are_checked_and_named_safely(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    from steward.delivery.models import DestructionTask
+
+    with transaction(engine) as db:
+        end_agreement(db, world.data_dir, world.agreement)
+    bearer = {"Authorization": f"Bearer {_token(engine, 'pete', ['delivery:write'])}"}
+    [task] = client.get("/api/v1/delivery/destruction", headers=bearer).json()
+    url = f"/api/v1/delivery/destruction/{task['id']}/certificate"
+    form = {"signer_name": "Pete Tester", "destroyed_on": YESTERDAY}
+    for upload, message in (
+        (
+            ("certificate.pdf", b"I destroyed it", "application/pdf"),
+            "certificate.pdf: the content is not a PDF",
+        ),
+        (("certificate.pdf", b"%PDF-1.4 signed", "text/html"), "certificate.pdf: declared as text/html"),
+        (("certificate.exe", b"MZ", "application/octet-stream"), "certificate.exe: only"),
+        (("certificate.txt", b"signed\x00", "text/plain"), "must not contain NUL"),
+    ):
+        refused = client.post(url, files={"certificate": upload}, data=form, headers=bearer)
+        assert refused.status_code == 422, upload[0]
+        assert message in str(refused.json()["detail"])
+    accepted = client.post(
+        url,
+        files={
+            "certificate": (
+                "../../etc/Zertifikat f\u00fcr Tr\u00e4ger.pdf",
+                b"%PDF-1.4 signed",
+                "application/pdf",
+            )
+        },
+        data=form,
+        headers=bearer,
+    )
+    assert accepted.status_code == 200, accepted.text
+    with transaction(engine) as db:
+        stored = db.get(DestructionTask, task["id"])
+        assert stored is not None
+        assert stored.certificate_name == "Zertifikat_fur_Trager.pdf"

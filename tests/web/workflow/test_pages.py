@@ -123,7 +123,7 @@ def test_an_upload_over_50_mb_is_refused_with_its_reason(app_client: TestClient,
         files={"student_list": ("big.csv", body, "text/csv")},
     )
     assert response.status_code == 422
-    assert "the limit is 50 MB" in response.text
+    assert "big.csv: the file is larger than 50 MiB" in response.text
 
 
 def test_the_requester_never_sees_the_names_behind_the_ids_they_typed(

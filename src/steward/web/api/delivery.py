@@ -20,8 +20,19 @@ from steward.delivery.packages import DeliveryError, package_path
 from steward.domain.orgs import Role
 from steward.domain.principal import Principal
 from steward.web.deps import ApiPrincipal, CurrentWebSession, Db, settings_of
+from steward.web.security import JPEG, PDF, PNG, TXT, FileKind, UploadRejectedError, check_stream
 
 router = APIRouter(tags=["delivery"])
+
+#: What a signed certificate of destruction may be: a document, a scan, text, or a detached signature.
+CERTIFICATES = (
+    PDF,
+    PNG,
+    JPEG,
+    TXT,
+    FileKind("signature", (".asc",), ("application/pgp-signature", "text/plain"), text=True),
+    FileKind("signature", (".sig",), ("application/pgp-signature",)),
+)
 
 GONE = "This download link has expired, was revoked or was already used. Ask the district for a new one."
 
@@ -178,14 +189,24 @@ async def upload_certificate(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     if principal.organization_id == task.district_id and principal.role is not Role.DISTRICT_DATA_OFFICER:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    content = await certificate.read(MAX_CERTIFICATE_BYTES + 1)
+    try:
+        accepted = check_stream(
+            certificate.filename,
+            certificate.content_type,
+            certificate.file,
+            CERTIFICATES,
+            MAX_CERTIFICATE_BYTES,
+        )
+    except UploadRejectedError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    content = await certificate.read()
     try:
         submit_certificate(
             db,
             settings_of(request).data_dir,
             task,
             content,
-            certificate.filename or "certificate",
+            accepted.filename,
             signer_name,
             signer_title,
             destroyed_on,

@@ -21,8 +21,10 @@ from steward.policy.facts import AgreementKind, AgreementStatus, Clause
 from steward.store.base import now_utc
 from steward.store.models import Organization, Person
 from steward.web.deps import CsrfChecked, Db, PagePrincipal, settings_of
+from steward.web.security import PDF
 from steward.web.ui.workflow.common import (
     after_change,
+    checked_upload,
     field,
     local,
     need,
@@ -35,6 +37,7 @@ from steward.web.ui.workflow.common import (
 )
 from steward.workflow.agreements import service as agreements
 from steward.workflow.common import WorkflowError, timezone_of
+from steward.workflow.files import MAX_EVIDENCE_BYTES
 from steward.workflow.history import history_of
 from steward.workflow.models import Agreement
 
@@ -261,7 +264,7 @@ async def agreement_action(
             files = uploads(form, "signed_copy")
             if not files:
                 raise WorkflowError("attach the signed PDF")
-            content = await files[0].read(20 * 1024 * 1024 + 1)
+            name, content = await checked_upload(files[0], [PDF], MAX_EVIDENCE_BYTES)
             signed = parse_date(field(form, "signed_on"))
             if signed is None:
                 raise WorkflowError("give the date of the signature")
@@ -273,7 +276,7 @@ async def agreement_action(
                 signer_title=field(form, "signer_title", 200),
                 signed_on=signed,
                 content=content,
-                filename=files[0].filename or "signed.pdf",
+                filename=name,
                 data_dir=data_dir,
             )
         elif action == "execute":

@@ -23,6 +23,7 @@ from steward.domain.time import SchoolYear
 from steward.store.base import now_utc
 from steward.store.models import Organization
 from steward.web.deps import settings_of
+from steward.web.security import DOCUMENTS, FileKind, UploadRejectedError, check_stream
 from steward.web.templating import render
 from steward.workflow.common import WorkflowError, timezone_of
 from steward.workflow.notifications.mailer import send_pending
@@ -109,6 +110,24 @@ def values(form: FormData, name: str) -> list[str]:
 
 def uploads(form: FormData, name: str) -> list[UploadFile]:
     return [v for v in form.getlist(name) if isinstance(v, UploadFile) and (v.filename or "")]
+
+
+#: Scanned forms may also come as TIFF (what many scanners write).
+TIFF = FileKind("TIFF image", (".tif", ".tiff"), ("image/tiff", "image/tif"), magic=(b"II*\x00", b"MM\x00*"))
+SCANS = (*DOCUMENTS, TIFF)
+
+
+async def checked_upload(upload: UploadFile, kinds: Iterable[FileKind], max_bytes: int) -> tuple[str, bytes]:
+    """A file of the form, accepted only if its size, extension, declared type and first bytes
+    agree with one of ``kinds`` (``check_stream``): its safe name and its content.
+
+    Raises ``WorkflowError`` naming the file, so the page shows the reason and stores nothing.
+    """
+    try:
+        accepted = check_stream(upload.filename, upload.content_type, upload.file, kinds, max_bytes)
+    except UploadRejectedError as exc:
+        raise WorkflowError(str(exc)) from exc
+    return accepted.filename, await upload.read()
 
 
 _SPLIT = re.compile(r"[\s,;]+")

@@ -20,13 +20,25 @@ from steward.policy.facts import ConsentStatus
 from steward.store.base import now_utc
 from steward.store.models import Organization, SchoolEnrollment, Student
 from steward.web.deps import CsrfChecked, Db, PagePrincipal, settings_of
-from steward.web.ui.workflow.common import after_change, field, local, need, not_found, page, uploads, values
+from steward.web.security import CSV, XLSX
+from steward.web.ui.workflow.common import (
+    SCANS,
+    after_change,
+    checked_upload,
+    field,
+    local,
+    need,
+    not_found,
+    page,
+    uploads,
+    values,
+)
 from steward.workflow.common import WorkflowError, timezone_of
 from steward.workflow.consents import bulk
 from steward.workflow.consents import service as consents
 from steward.workflow.consents.models import ConsentUpload
 from steward.workflow.exports import csv_bytes
-from steward.workflow.files import path_of
+from steward.workflow.files import MAX_EVIDENCE_BYTES, path_of
 from steward.workflow.grants import service as grants
 from steward.workflow.models import Consent, ConsentDataset, Grant, GrantDataset, GrantStudent
 
@@ -102,10 +114,8 @@ async def upload(request: Request, db: Db, principal: PagePrincipal, background:
     try:
         if not lists:
             raise WorkflowError("choose the student list (CSV or XLSX)")
-        content = await lists[0].read(bulk.MAX_BYTES + 1)
-        scans = [
-            (f.filename or "form.pdf", await f.read(20 * 1024 * 1024 + 1)) for f in uploads(form, "forms")
-        ]
+        list_name, content = await checked_upload(lists[0], [CSV, XLSX], bulk.MAX_BYTES)
+        scans = [await checked_upload(f, SCANS, MAX_EVIDENCE_BYTES) for f in uploads(form, "forms")]
         try:
             district_id = int(field(form, "district_id") or 0)
             year = int(field(form, "school_year") or 0)
@@ -115,7 +125,7 @@ async def upload(request: Request, db: Db, principal: PagePrincipal, background:
             db,
             principal,
             district_id=district_id,
-            list_name=lists[0].filename or "list.csv",
+            list_name=list_name,
             list_content=content,
             scans=scans,
             school_year=year,

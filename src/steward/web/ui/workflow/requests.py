@@ -14,15 +14,19 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
 
+from steward.delivery.destruction import MAX_CERTIFICATE_BYTES
 from steward.domain.datasets import Dataset
 from steward.domain.principal import Principal
 from steward.store.base import now_utc
 from steward.store.models import Organization, Person, Student
+from steward.web.api.delivery import CERTIFICATES
 from steward.web.deps import CsrfChecked, Db, PagePrincipal, settings_of
+from steward.web.security import PDF
 from steward.web.ui.workflow.common import (
     REQUESTER_ROLES,
     STATUS_CLASS,
     after_change,
+    checked_upload,
     element_groups,
     field,
     id_list,
@@ -39,7 +43,7 @@ from steward.web.ui.workflow.common import (
 )
 from steward.workflow.agreements import service as agreements
 from steward.workflow.common import InvalidError, WorkflowError
-from steward.workflow.files import safe_name
+from steward.workflow.files import MAX_EVIDENCE_BYTES, safe_name
 from steward.workflow.history import history_of
 from steward.workflow.requests import cycles, fulfilment
 from steward.workflow.requests import service as requests
@@ -329,7 +333,7 @@ async def request_action(
             files = uploads(form, "certificate")
             if not files:
                 raise WorkflowError("attach the signed certificate of destruction")
-            content = await files[0].read(10 * 1024 * 1024 + 1)
+            name, content = await checked_upload(files[0], CERTIFICATES, MAX_CERTIFICATE_BYTES)
             destroyed = parse_date(field(form, "destroyed_on"))
             if destroyed is None:
                 raise WorkflowError("give the date the data were destroyed")
@@ -338,7 +342,7 @@ async def request_action(
                 principal,
                 req,
                 content=content,
-                filename=files[0].filename or "certificate",
+                filename=name,
                 signer_name=field(form, "signer_name", 200),
                 signer_title=field(form, "signer_title", 200),
                 destroyed_on=destroyed,
@@ -375,7 +379,7 @@ async def _sign(db: Db, principal: Principal, req: DataRequest, form: Any, data_
     signed = parse_date(field(form, "signed_on"))
     if signed is None:
         raise WorkflowError("give the date of the signature")
-    content = await files[0].read(20 * 1024 * 1024 + 1)
+    name, content = await checked_upload(files[0], [PDF], MAX_EVIDENCE_BYTES)
     agreements.sign(
         db,
         principal,
@@ -384,7 +388,7 @@ async def _sign(db: Db, principal: Principal, req: DataRequest, form: Any, data_
         signer_title=field(form, "signer_title", 200),
         signed_on=signed,
         content=content,
-        filename=files[0].filename or "signed.pdf",
+        filename=name,
         data_dir=data_dir,
     )
 
