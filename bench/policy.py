@@ -412,6 +412,7 @@ def measure_http(url: str, batch: int, requests: int, clients: int) -> dict[str,
 
     port = 8700 + os.getpid() % 200
     env = {**os.environ, "STEWARD_DATABASE_URL": url, "STEWARD_SECRET_KEY": "bench-secret"}
+    env["STEWARD_MFA_REQUIRED_ROLES"] = "[]"  # the bench teacher signs in with a password only
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "steward.web.app:create_app", "--factory", "--workers", "2",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

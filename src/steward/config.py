@@ -41,15 +41,19 @@ class Settings(BaseSettings):
     lockout_max_seconds: int = 3600
     #: Every failed sign-in answers after at least this long, so timing does not tell why it failed.
     login_failure_floor_ms: int = 250
-    #: Roles that must use a second factor: district staff and whoever can export identifiable data.
+    #: Roles that must use a second factor: district staff and whoever can export identifiable data
+    #: (teachers download the partner/school package; researchers receive records under a studies
+    #: agreement).
     mfa_required_roles: list[str] = [
         "district_data_officer",
         "review_panel_member",
         "principal",
         "counselor",
         "registrar",
+        "teacher",
         "partner_staff",
         "vendor_integration",
+        "researcher",
     ]
     totp_issuer: str = "Steward"
     #: Minutes a half-signed-in session (password checked, second factor pending) stays usable.

@@ -19,7 +19,7 @@ from steward.store.db import transaction
 from steward.web.app import create_app
 from tests.accounts.oidc_provider import FakeIdentityProvider, RunningProvider
 from tests.accounts.world import build
-from tests.web.auth_helpers import totp_secret
+from tests.web.auth_helpers import complete_mfa, totp_secret
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,8 @@ def test_first_sign_in_links_by_verified_email_then_by_subject(
 ) -> None:
     done = _sso(client, idp, {"sub": "g-123", "email": "TINA@lakeside.example", "email_verified": True})
     assert done.status_code == 303
-    assert done.headers["location"] == "/"
+    assert done.headers["location"].startswith("/mfa/setup")  # a teacher needs a second factor too
+    assert complete_mfa(client, done, "tina").headers["location"] == "/"
     assert "Welcome, Tina" in client.get("/").text
     with Session(sqlite_engine) as db:
         identity = db.scalar(select(OidcIdentity))
@@ -92,7 +93,8 @@ def test_first_sign_in_links_by_verified_email_then_by_subject(
         assert session.auth_method == "sso"
     client.cookies.clear()
     again = _sso(client, idp, {"sub": "g-123", "email": "other@example.org", "email_verified": False})
-    assert again.headers["location"] == "/"
+    assert again.headers["location"].startswith("/mfa?")
+    assert complete_mfa(client, again, "tina").headers["location"] == "/"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from steward.config import Settings
 from steward.store.db import transaction
 from steward.web.app import create_app
+from tests import factories as f
 from tests.accounts.world import build
 from tests.web.auth_helpers import RECOVERY, csrf_of, fresh_code, sign_in, totp_secret
 
@@ -65,8 +66,26 @@ def test_officer_must_enrol_before_acting(client: TestClient) -> None:
     assert client.get("/").status_code == 200
 
 
-def test_teacher_is_not_forced_but_may_enrol(client: TestClient) -> None:
-    assert _password_only(client, "tina", "teacher pass 1") == "/"
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("tina", "teacher pass 1"), ("rita", "researcher pass 1")],
+    ids=["teacher", "researcher"],
+)
+def test_teacher_and_researcher_must_enrol(
+    client: TestClient, sqlite_engine: Engine, username: str, password: str
+) -> None:
+    """Teachers download identifiable packages; researchers receive records under a studies agreement."""
+    with transaction(sqlite_engine) as db:
+        university = f.org(db, "u1", "research_org", "Cascade University", registration_status="registered")
+        f.person(db, "rita", "researcher", university, password="researcher pass 1")
+    assert _password_only(client, username, password).startswith("/mfa/setup")
+    blocked = client.get("/portal/students", follow_redirects=False)
+    assert blocked.status_code == 303
+    assert blocked.headers["location"].startswith("/mfa/setup")
+
+
+def test_parent_is_not_forced_but_may_enrol(client: TestClient) -> None:
+    assert _password_only(client, "pam", "parent pass 1") == "/"
     assert "Set up an authenticator app" in client.get("/account").text
 
 

@@ -73,7 +73,7 @@ def test_pages_have_no_inline_script(client: TestClient) -> None:
 def test_hsts_and_secure_cookies_behind_tls(sqlite_engine: Engine) -> None:
     with transaction(sqlite_engine) as db:
         build(db)
-    with _app(sqlite_engine, cookie_secure=True) as secure:
+    with _app(sqlite_engine, cookie_secure=True, mfa_required_roles=[]) as secure:
         assert secure.get("/login").headers["strict-transport-security"].startswith("max-age=")
         assert "Secure" in secure.get("/login").headers["set-cookie"]
         # Behind the TLS proxy the browser sends the Secure cookies back.
