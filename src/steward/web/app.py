@@ -33,6 +33,7 @@ from steward.web.templating import render
 from steward.web.ui import access as access_ui
 from steward.web.ui import account, admin, auth, home
 from steward.web.ui import consent_requests as consent_requests_ui
+from steward.web.ui import emergency as emergency_ui
 from steward.web.ui import family as family_ui
 from steward.web.ui import ledger as ledger_ui
 from steward.web.ui import transfers as transfers_ui
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(decisions_api.router)
     app.include_router(emergency_api.router)
     app.include_router(access_ui.router)
+    app.include_router(emergency_ui.router)
     app.include_router(delivery_api.router)
     app.include_router(transfers_ui.router)
     app.include_router(workflow_ui.router)
