@@ -29,7 +29,7 @@ def check_package(package: Package) -> None:
     """Add the cross-file problems of ``package`` to its report."""
     report = package.report
     ids: dict[str, set[str]] = {
-        name: {row["sourcedId"] for _, row in t} for name, t in package.tables.items()
+        name: {row["sourcedId"] for row in t.rows} for name, t in package.tables.items()
     }
     org_types = {row["sourcedId"]: row["type"] for _, row in package.rows("orgs")}
     for table in package.tables.values():
@@ -37,14 +37,21 @@ def check_package(package: Package) -> None:
         for col in table.spec.columns:
             if not col.ref:
                 continue
+            # One set of every sourcedId a value may name, so each reference costs one lookup.
             targets = col.ref
-            for number, row in table:
-                value = row[col.name]
+            known = (
+                ids.get(targets[0], set())
+                if len(targets) == 1
+                else set().union(*(ids.get(t, ()) for t in targets))
+            )
+            org_type = col.ref_org_type
+            name, many = col.name, col.kind is Kind.IDS
+            for number, row in zip(table.row_numbers, table.rows, strict=True):
+                value = row[name]
                 if not value:
                     continue
-                refs = value.split(",") if col.kind is Kind.IDS else [value]
-                for ref in (r.strip() for r in refs):
-                    if not any(ref in ids.get(t, ()) for t in targets):
+                for ref in [r.strip() for r in value.split(",")] if many else (value.strip(),):
+                    if ref not in known:
                         where = " or ".join(f"{t}.csv" for t in targets)
                         if any(t not in package.tables for t in targets) and all(
                             package.modes.get(t, Mode.ABSENT) is Mode.ABSENT for t in targets
@@ -52,10 +59,10 @@ def check_package(package: Package) -> None:
                             msg = f"{ref!r} refers to {where}, which the package does not have"
                         else:
                             msg = f"{ref!r} is not a sourcedId in {where}"
-                        _ref_issue(report, table.file, number, col.name, msg, delta)
-                    elif col.ref_org_type and ref in org_types and org_types[ref] != col.ref_org_type:
-                        msg = f"{ref!r} is an org of type {org_types[ref]}, not {col.ref_org_type}"
-                        report.issue(table.file, number, col.name, msg)
+                        _ref_issue(report, table.file, number, name, msg, delta)
+                    elif org_type and org_types.get(ref, org_type) != org_type:
+                        msg = f"{ref!r} is an org of type {org_types[ref]}, not {org_type}"
+                        report.issue(table.file, number, name, msg)
     _date_order(package, report)
     _enrollment_schools(package, report)
     if package.version is Version.V1_2 and "users" in package.tables:
