@@ -33,6 +33,7 @@ MODULES = (
     "extract",
     "portal",
     "emergency",
+    "remote",
 )
 
 
