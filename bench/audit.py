@@ -112,7 +112,10 @@ def run(engine: Engine, events: int, batch: int, entries: int, tmp: Path) -> dic
     cpu = time.process_time()
     serial = verify(engine, ledger=False, jobs=1)
     serial_cpu = time.process_time() - cpu
+    before = os.times()
     parallel = verify(engine, ledger=False, jobs=2, min_per_job=max(events // 4, 1))
+    after = os.times()
+    parallel_cpu = sum(after[:4]) - sum(before[:4])  # this process and its (joined) workers
     in_database = (
         verify(engine, ledger=False, in_database=True) if engine.dialect.name == "postgresql" else None
     )
@@ -126,7 +129,13 @@ def run(engine: Engine, events: int, batch: int, entries: int, tmp: Path) -> dic
         "verify_events_per_s_1_process": round(serial.events / serial.seconds),
         "verify_events_per_cpu_s_1_process": round(serial.events / serial_cpu),
         "verify_events_per_s_2_processes": round(parallel.events / parallel.seconds),
+        "verify_events_per_cpu_s_2_processes": round(parallel.events / parallel_cpu),
+        "verify_seconds_1_process": round(serial.seconds, 3),
+        "verify_cpu_seconds_1_process": round(serial_cpu, 3),
+        "verify_seconds_2_processes": round(parallel.seconds, 3),
+        "verify_cpu_seconds_2_processes": round(parallel_cpu, 3),
         "ledger_page_1000_entries": page,
+        "load_average_after": round(os.getloadavg()[0], 2),
     } | (
         {"verify_events_per_s_in_database": round(in_database.events / in_database.seconds)}
         if in_database is not None
@@ -146,7 +155,11 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {
         "targets": {"append": 5000, "verify": 500_000, "ledger_page_ms": 100},
-        "note": "*_per_cpu_s count this process's CPU only (on PostgreSQL the server's work is excluded)",
+        "note": (
+            "*_per_cpu_s count this process's CPU (2 processes: plus its workers'); on PostgreSQL the "
+            "server's work is excluded. in_database: the server hashes (its CPU is not counted)."
+        ),
+        "cpus": os.cpu_count(),
         "load_average_at_start": os.getloadavg()[0],
     }
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as folder:
