@@ -103,3 +103,88 @@ def test_a_signed_agreement_must_be_a_pdf_by_name_type_and_content(
             select(AgreementSignature).where(AgreementSignature.agreement_id == agreement_id)
         )
         assert signature.file_name == "Vertrag_fur_Tur.pdf"
+
+
+def test_a_grant_list_file_is_checked_and_read_as_utf8(
+    app_client: TestClient, sqlite_engine: Engine, web_world: World
+) -> None:
+    from steward.store.models import Student
+    from steward.workflow.models import Grant
+
+    w = web_world
+    with transaction(sqlite_engine) as db:
+        local_ids = [db.get_one(Student, s).local_id for s in w.students[:2]]
+    token = sign_in(app_client, "officer")
+    form = {
+        "csrf_token": token,
+        "organization_id": str(w.partner),
+        "datasets": "attendance",
+        "reason": "tutoring pilot",
+    }
+    listing = ("student_id\n" + "\n".join(local_ids) + "\n").encode()
+    for upload, message in (
+        (("ids.xlsx", b"PK\x03\x04", "application/octet-stream"), "ids.xlsx: only .csv, .txt files"),
+        (("ids.csv", listing + b"\x00", "text/csv"), "ids.csv: a CSV file must not contain NUL"),
+        (("ids.csv", listing + b"x" * 5000 + b"\xe9\n", "text/csv"), "ids.csv: not UTF-8 text"),
+    ):
+        response = app_client.post("/office/grants", data=form, files={"student_file": upload})
+        assert response.status_code == 422, upload[0]
+        assert message in html.unescape(response.text), message
+    with transaction(sqlite_engine) as db:
+        assert db.scalar(select(func.count()).select_from(Grant)) == 0
+    accepted = app_client.post(
+        "/office/grants",
+        data=form,
+        files={"student_file": ("ids.csv", listing, "text/csv")},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303, html.unescape(accepted.text)[-1500:]
+    with transaction(sqlite_engine) as db:
+        assert db.scalar(select(func.count()).select_from(Grant)) == 1
+
+
+def test_prepared_files_for_a_delivery_are_checked(
+    app_client: TestClient, sqlite_engine: Engine, web_world: World
+) -> None:
+    from steward.delivery.models import Package
+    from steward.store.models import Student
+    from steward.workflow.requests import service as requests
+    from steward.workflow.requests.triage import Path as TriagePath
+    from tests.workflow.helpers import executed_dsa, form, partner_paperwork
+
+    w = web_world
+    named = w.students[:2]
+    with transaction(sqlite_engine) as db:
+        refs = [db.get_one(Student, s).local_id for s in named]
+        executed_dsa(db, w)
+        partner_paperwork(db, w, named)
+        req = requests.create_and_submit(db, w.p("partner"), form(w, student_refs=refs))
+        requests.decide_path(db, w.p("officer"), req, TriagePath.PARTNER)
+        requests.decide(db, w.p("officer"), req, "approve")
+        code = req.code
+    token = sign_in(app_client, "officer")
+    for upload, message in (
+        (("tool.exe", b"MZ\x90\x00", "application/octet-stream"), "tool.exe: only .csv,"),
+        (
+            ("results.csv", b"id,rate\n1,0.9\n\x00", "text/csv"),
+            "results.csv: a CSV file must not contain NUL",
+        ),
+        (("results.xlsx", b"id,rate\n", "text/csv"), "results.xlsx: declared as text/csv"),
+    ):
+        response = app_client.post(
+            f"/requests/{code}/deliver", data={"csrf_token": token}, files={"files": upload}
+        )
+        assert response.status_code == 422, upload[0]
+        assert message in html.unescape(response.text), message
+    with transaction(sqlite_engine) as db:
+        assert db.scalar(select(func.count()).select_from(Package)) == 0
+    assert not list((w.data_dir / "workflow" / "outgoing").glob("*/*"))  # no plain copy left behind
+    delivered = app_client.post(
+        f"/requests/{code}/deliver",
+        data={"csrf_token": token},
+        files={"files": ("../Results f\u00fcr 2026.csv", b"id,rate\n1,0.9\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert delivered.status_code == 303, html.unescape(delivered.text)[-1500:]
+    with transaction(sqlite_engine) as db:
+        assert db.scalar(select(func.count()).select_from(Package)) == 1

@@ -18,9 +18,11 @@ from steward.policy.facts import OptOutKind
 from steward.store.base import now_utc
 from steward.store.models import Organization, Person, RoleAssignment, Student
 from steward.web.deps import CsrfChecked, Db, PagePrincipal
+from steward.web.security import CSV, TXT
 from steward.web.ui.workflow.common import (
     STATUS_CLASS,
     after_change,
+    checked_upload,
     field,
     id_list,
     local,
@@ -46,6 +48,9 @@ from steward.workflow.settings import ClosureDay, WorkflowSettings, config_for
 from steward.workflow.sla import service as sla
 from steward.workflow.sla.clock import SlaState
 from steward.workflow.training import service as training
+
+#: A list of student IDs for a grant.
+MAX_LIST_BYTES = 5 * 1024 * 1024
 
 router = APIRouter(include_in_schema=False)
 OFFICER = Role.DISTRICT_DATA_OFFICER
@@ -201,20 +206,19 @@ async def grant_create(
     need(principal, OFFICER, Role.PRINCIPAL)
     form = await request.form()
     refs = id_list(field(form, "student_ids", 2_000_000))
-    for upload in uploads(form, "student_file"):
-        content = await upload.read(5 * 1024 * 1024 + 1)
-        if len(content) > 5 * 1024 * 1024:
-            return page(
-                request,
-                db,
-                principal,
-                "grants.html",
-                _grant_context(db, principal, ["the list is larger than 5 MB"]),
-                422,
-            )
-        text = content.decode("utf-8-sig", errors="replace")
-        lines = [line.split(",")[0].strip() for line in text.splitlines() if line.strip()]
-        refs += [r for r in lines if r.lower() not in ("student_id", "id", "student id")]
+    try:
+        for upload in uploads(form, "student_file"):
+            name, content = await checked_upload(upload, [CSV, TXT], MAX_LIST_BYTES)
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise WorkflowError(
+                    f"{name}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+                ) from exc
+            lines = [line.split(",")[0].strip() for line in text.splitlines() if line.strip()]
+            refs += [r for r in lines if r.lower() not in ("student_id", "id", "student id")]
+    except WorkflowError as exc:
+        return page(request, db, principal, "grants.html", _grant_context(db, principal, exc.problems), 422)
     try:
         org_id = int(field(form, "organization_id") or 0)
         grants.grant_from_list(

@@ -21,7 +21,7 @@ from steward.store.base import now_utc
 from steward.store.models import Organization, Person, Student
 from steward.web.api.delivery import CERTIFICATES
 from steward.web.deps import CsrfChecked, Db, PagePrincipal, settings_of
-from steward.web.security import PDF
+from steward.web.security import CSV, PDF, TXT, XLSX, XML, ZIP, FileKind
 from steward.web.ui.workflow.common import (
     REQUESTER_ROLES,
     STATUS_CLASS,
@@ -43,7 +43,7 @@ from steward.web.ui.workflow.common import (
 )
 from steward.workflow.agreements import service as agreements
 from steward.workflow.common import InvalidError, WorkflowError
-from steward.workflow.files import MAX_EVIDENCE_BYTES, safe_name
+from steward.workflow.files import MAX_EVIDENCE_BYTES
 from steward.workflow.history import history_of
 from steward.workflow.requests import cycles, fulfilment
 from steward.workflow.requests import service as requests
@@ -58,6 +58,17 @@ from steward.workflow.sla import service as sla
 
 router = APIRouter(include_in_schema=False)
 MAX_DELIVERY_FILE = 200 * 1024 * 1024
+#: What an analyst may hand over as a prepared file: tables, documents and archives of them.
+DELIVERABLES = (
+    CSV,
+    TXT,
+    XLSX,
+    PDF,
+    ZIP,
+    XML,
+    FileKind("JSON", (".json",), ("application/json", "text/plain"), text=True),
+    FileKind("Parquet file", (".parquet",), ("application/vnd.apache.parquet",), magic=(b"PAR1",)),
+)
 
 
 def _districts(db: Db) -> list[Organization]:
@@ -400,10 +411,7 @@ async def _deliver(db: Db, principal: Principal, req: DataRequest, form: Any, da
     try:
         files: dict[str, Path] = {}
         for upload in uploads(form, "files"):
-            name = safe_name(upload.filename or "data.csv")
-            content = await upload.read(MAX_DELIVERY_FILE + 1)
-            if len(content) > MAX_DELIVERY_FILE:
-                raise WorkflowError(f"{name}: larger than {MAX_DELIVERY_FILE // (1024 * 1024)} MB")
+            name, content = await checked_upload(upload, DELIVERABLES, MAX_DELIVERY_FILE)
             path = staging / name
             path.write_bytes(content)
             files[name] = path
