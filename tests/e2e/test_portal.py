@@ -20,11 +20,13 @@ from sqlalchemy import Engine, select
 
 from steward.accounts.service import create_account
 from steward.cli.demo import build_demo
+from steward.demo.partner import PARTNER
 from steward.demo.seed import DEMO_PASSWORD
 from steward.domain.orgs import Role
 from steward.store.base import now_utc
 from steward.store.db import make_engine, transaction
-from steward.store.models import Account, Person, RoleAssignment, Student
+from steward.store.models import Account, Guardianship, Organization, Person, RoleAssignment, Student
+from steward.workflow.models import Consent
 
 pytestmark = pytest.mark.e2e
 
@@ -214,7 +216,34 @@ def test_principal_and_counselor(
     expect(page.get_by_test_id("reports-table")).to_contain_text("Program participation")
 
 
-def test_parent(page: Page, server: Any, axe_script: Path, screenshot: Callable[[Any, str], Path]) -> None:
+def _consented_child(engine: Engine) -> int:
+    """The demo parent's child in the partner's tutoring program (signed consent)."""
+    with transaction(engine) as db:
+        parent = db.scalar(select(Account.person_id).where(Account.username == "parent"))
+        child = db.scalar(
+            select(Guardianship.student_id)
+            .join(Consent, Consent.student_id == Guardianship.student_id)
+            .join(Organization, Organization.id == Consent.organization_id)
+            .where(Guardianship.person_id == parent, Organization.code == PARTNER)
+            .order_by(Guardianship.student_id)
+            .limit(1)
+        )
+    assert child is not None, "the demo parent's child is not in the partner's program"
+    return child
+
+
+def test_parent(
+    page: Page,
+    server: Any,
+    demo: tuple[Engine, Path],
+    axe_script: Path,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    engine, _ = demo
+    # The partner looks at the child first, so the child's ledger has a disclosure to show.
+    sign_in(page, server.url, "partner")
+    page.goto(f"{server.url}/portal/students/{_consented_child(engine)}")
+    expect(page.get_by_test_id("why-panel")).to_be_visible()
     sign_in(page, server.url, "parent")
     with page.expect_navigation():
         page.get_by_test_id("next-steps").get_by_role("link", name="See your children").click()
@@ -223,7 +252,7 @@ def test_parent(page: Page, server: Any, axe_script: Path, screenshot: Callable[
     open_first_student(page)
     ledger = page.get_by_test_id("glance-ledger")
     expect(ledger).to_be_visible()
-    expect(ledger).to_contain_text("Rainier Youth Tutoring")  # the partner's view in the first test
+    expect(ledger).to_contain_text("Rainier Youth Tutoring")  # the partner's view above
     expect(page.locator("[data-dataset-attendance]")).to_contain_text("99.10")
     axe_check(page, axe_script, "parent glance")
     screenshot(page, "parent-glance")
