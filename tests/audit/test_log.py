@@ -243,3 +243,26 @@ def test_non_ascii_bodies_verify_and_a_changed_character_is_named(
     tamper(f"UPDATE audit_events SET body = replace(body, '王', '玉') WHERE id = {ids[2]}")
     problem = verify(engine).problems[0]
     assert (problem.kind, problem.event_id, problem.seq) == ("changed", ids[2], 3)
+
+
+@pytest.mark.parametrize("chains", [1, 2, 3])  # SQLite walks row ids when dense (1, 2), else the index
+def test_interleaved_chains_verify_and_name_the_changed_event(
+    engine: Engine, tamper: Callable[..., None], chains: int
+) -> None:
+    districts = [_district(engine, f"d{n}") for n in range(chains)]
+    with transaction(engine) as db:
+        appended = append_many(
+            db,
+            [
+                EventSpec(action="record.view", district_id=districts[i % chains], details={"n": i})
+                for i in range(12 * chains)
+            ],
+        )
+    first_chain = [a for a in appended if a.chain_key == f"district:{districts[0]}"]
+    report = verify(engine)
+    assert report.ok
+    assert [c.events for c in report.chains] == [12] * chains
+    assert verify(engine, from_id=first_chain[5].id).ok
+    tamper(f"UPDATE audit_events SET body = body || ' ' WHERE id = {first_chain[7].id}")
+    for found in (verify(engine), verify(engine, from_id=first_chain[5].id)):
+        assert [(p.kind, p.event_id, p.seq) for p in found.problems] == [("changed", first_chain[7].id, 8)]
