@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -250,26 +251,47 @@ def tau_argus_limited(
     table: Table, problem: Problem, method: str, minutes: int, wall: float
 ) -> dict[str, Any]:
     """tau-Argus in a child process, stopped after ``wall`` seconds (its own limits are per
-    sub-table, so a whole run can take far longer)."""
+    sub-table, so a whole run can take far longer); a child that dies is reported as such."""
     import multiprocessing as mp
+    import queue as queues
 
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_tau_child, args=(queue, table, problem, method, minutes))
     start = time.perf_counter()
     proc.start()
-    try:
-        out: dict[str, Any] = queue.get(timeout=wall)
-    except Exception:
-        proc.kill()
+    pid = proc.pid
+    cpu = 0.0
+    while True:
+        try:
+            out: dict[str, Any] = queue.get(timeout=2)
+        except queues.Empty:
+            cpu = _cpu_of(pid, cpu)
+            elapsed = time.perf_counter() - start
+            if proc.is_alive() and elapsed < wall:
+                continue
+            why = f"did not finish within {wall:.0f} s (stopped)"
+            if not proc.is_alive():
+                why = f"the tau-Argus process ended without a result (exit code {proc.exitcode})"
+            proc.kill()
+            proc.join()
+            return {
+                "method": f"tau-Argus {method}",
+                "error": why,
+                "seconds": round(elapsed, 1),
+                "cpu_seconds": round(cpu, 1),
+            }
         proc.join()
-        return {
-            "method": f"tau-Argus {method}",
-            "error": f"did not finish within {wall:.0f} s (stopped)",
-            "seconds": round(time.perf_counter() - start, 1),
-        }
-    proc.join()
-    return out
+        return out
+
+
+def _cpu_of(pid: int | None, last: float) -> float:
+    """User + system CPU seconds of a running child (Linux ``/proc``), else ``last``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return last
 
 
 def summarise(
@@ -324,7 +346,12 @@ def main() -> int:
     ap.add_argument("--tau-wall", type=float, default=900, help="seconds before a tau-Argus run is stopped")
     ap.add_argument("--no-like", action="store_true", help="skip the run under tau-Argus's attacker model")
     ap.add_argument("--only", help="run only the table whose name starts with this")
-    ap.add_argument("--no-steward", action="store_true", help="skip Steward's own runs (tau-Argus only)")
+    ap.add_argument("--tau-methods", default="MOD,OPT", help="tau-Argus methods to run, comma-separated")
+    ap.add_argument(
+        "--no-steward",
+        action="store_true",
+        help="skip the run of Steward fast (with --no-like too: tau-Argus only)",
+    )
     ap.add_argument(
         "--audit-cpu", type=float, default=math.inf, help="CPU seconds per audit for the exact attacker"
     )
@@ -357,10 +384,10 @@ def main() -> int:
                 summarise(problem, row, result.suppressed, result.status == PRIMARY, own_witnesses(result))
             )
             assert int((result.status == SECONDARY).sum()) == entry["results"][0]["secondary"]
-        if not args.no_like and not args.no_steward:
+        if not args.no_like:
             entry["results"].append(like_tau(problem))
         if have_tau:
-            for method in ("MOD", "OPT"):
+            for method in args.tau_methods.split(","):
                 tau = tau_argus_limited(table, problem, method, args.tau_minutes, args.tau_wall)
                 if "error" in tau:  # the peer failing is a result, not a crash
                     entry["results"].append(tau)
