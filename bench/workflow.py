@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -183,7 +184,7 @@ def one_request(
     engine: Engine, data_dir: Path, officer: Principal, partner: Principal, refs: list[str], year: int
 ) -> dict[str, float]:
     steps: dict[str, float] = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with transaction(engine) as db:
         req = requests.create_and_submit(
             db,
@@ -238,6 +239,7 @@ def one_request(
     staging.rmdir()
     steps["deliver"] = time.perf_counter() - mark
     steps["total"] = time.perf_counter() - started
+    steps["total_cpu"] = time.process_time() - cpu
     return steps
 
 
@@ -248,6 +250,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="steward-bench-workflow-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
@@ -272,13 +275,19 @@ def main() -> None:
                 **figures,
                 "intake_to_delivery_seconds_median": round(statistics.median(totals), 3),
                 "intake_to_delivery_seconds": [round(t, 3) for t in totals],
+                "intake_to_delivery_cpu_seconds_median": round(
+                    statistics.median(r["total_cpu"] for r in runs), 3
+                ),
                 "steps_seconds_last_run": {
                     k: round(v, 3)
                     for k, v in runs[-1].items()
-                    if k not in ("package_bytes", "students_delivered", "total")
+                    if k not in ("package_bytes", "students_delivered", "total", "total_cpu")
                 },
                 "students_delivered": int(runs[-1]["students_delivered"]),
                 "package_bytes": int(runs[-1]["package_bytes"]),
+                "cpus": os.cpu_count(),
+                "load_average_1min_start": round(load_start, 2),
+                "load_average_1min_end": round(os.getloadavg()[0], 2),
             },
             indent=2,
         )
