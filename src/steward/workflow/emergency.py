@@ -152,7 +152,6 @@ def record_emergency(
                 "valid_to": row.valid_to,
                 "window_hours": hours,
             },
-            occurred_at=when,
         ),
     )
     return row
@@ -179,8 +178,7 @@ def log_refusal(
             basis=BASIS.value,
             citation=BASIS.citation,
             outcome="denied",
-            details={"problems": list(problems)},
-            occurred_at=utc(at) if at is not None else None,
+            details={"problems": list(problems), **({"asked_for": utc(at)} if at is not None else {})},
         ),
     )
 
@@ -215,7 +213,6 @@ def end_emergency(
             citation=BASIS.citation,
             evidence=[f"emergency:{row.id}"],
             details={"emergency": row.id, "was_valid_to": ended_from, "valid_to": row.valid_to},
-            occurred_at=when,
         ),
     )
     return row
