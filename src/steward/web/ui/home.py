@@ -98,6 +98,11 @@ STEPS: dict[Role, list[NextStep]] = {
         ),
         NextStep("SLA dashboard", "Requests due, at risk and overdue in business days.", "/office/sla"),
         NextStep(
+            "Health or safety emergency",
+            "Record a threat to open a student's records for a time-boxed window (34 CFR 99.36).",
+            "/emergencies",
+        ),
+        NextStep(
             "District settings",
             "Directory elements, floor year, thresholds, emergency window (never looser than FERPA).",
             "/settings/policy",
