@@ -186,7 +186,7 @@ def one_request(
     steps: dict[str, float] = {}
     started, cpu = time.perf_counter(), time.process_time()
     with transaction(engine) as db:
-        req = requests.create_and_submit(
+        submitted = requests.create_and_submit(
             db,
             partner,
             RequestInput(
@@ -207,7 +207,7 @@ def one_request(
                 destruction_method="wipe",
             ),
         )
-        code = req.code
+        code = submitted.code
     steps["submit"] = time.perf_counter() - started
     mark = time.perf_counter()
     with transaction(engine) as db:
