@@ -73,3 +73,14 @@ def test_unknown_district_and_bad_key_file_are_clear_errors(sqlite_engine: Engin
     refused = runner.invoke(app, ["audit", "verify", "--key", str(bad), "--database-url", url])
     assert refused.exit_code == 2
     assert "no PEM public key found" in refused.output
+
+
+def test_verify_in_database(engine: Engine) -> None:
+    """--in-database reaches verify (the server hashes on PostgreSQL; SQLite checks in Python)."""
+    _seed(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    ok = runner.invoke(app, ["audit", "verify", "--in-database", "--json", "--database-url", url])
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.output)
+    assert report["ok"] is True
+    assert report["events"] == 5

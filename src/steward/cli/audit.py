@@ -81,6 +81,7 @@ def verify_cmd(
                 keys=keys,
                 ledger=ledger,
                 progress=lambda n: progress.advance(task, n),
+                in_database=in_database,
             )
     finally:
         engine.dispose()
