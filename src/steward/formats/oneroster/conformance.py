@@ -46,6 +46,12 @@ def check_package(package: Package) -> None:
             )
             org_type = col.ref_org_type
             name, many = col.name, col.kind is Kind.IDS
+            # Values repeat: when every distinct one resolves, no row has a problem to report.
+            if all(
+                _resolves(value, known, many, org_type, org_types)
+                for value in {row[name] for row in table.rows}
+            ):
+                continue
             for number, row in zip(table.row_numbers, table.rows, strict=True):
                 value = row[name]
                 if not value:
@@ -67,6 +73,18 @@ def check_package(package: Package) -> None:
     _enrollment_schools(package, report)
     if package.version is Version.V1_2 and "users" in package.tables:
         _roles(package, report)
+
+
+def _resolves(
+    value: str, known: set[str], many: bool, org_type: str | None, org_types: dict[str, str]
+) -> bool:
+    """Whether the row loop of ``check_package`` reports nothing for this value."""
+    if not value:
+        return True
+    for ref in [r.strip() for r in value.split(",")] if many else (value.strip(),):
+        if ref not in known or (org_type and org_types.get(ref, org_type) != org_type):
+            return False
+    return True
 
 
 def _ref_issue(report: ConversionReport, file: str, row: int, col: str, msg: str, delta: bool) -> None:

@@ -23,8 +23,10 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import io
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -266,24 +268,36 @@ class _Lines:
 
     def __iter__(self) -> Iterator[str]:
         with self.path.open("rb") as fh:
-            for raw_line in fh:
-                for raw in _LONE_CR.split(raw_line):
-                    if not raw:
-                        continue
-                    self.number += 1
-                    if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
-                        raw = raw[len(codecs.BOM_UTF8) :]
-                    try:
-                        text = raw.decode("utf-8")
-                    except UnicodeDecodeError as e:
-                        self._not_utf8(raw, e.start)
-                        if self.number == 1:
-                            self.header_unreadable = True
-                            return
-                        continue
-                    if self.header is None:
-                        self.header = next(csv.reader([text]), [])
-                    yield text
+            data = fh.read()
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            yield from self._by_line(data)
+            return
+        # The usual case, decoded at once: the same lines (ended by LF, CRLF or a lone CR) as below.
+        for self.number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            yield line
+
+    def _by_line(self, data: bytes) -> Iterator[str]:
+        """Decode line by line, so that each line that is not UTF-8 is reported and skipped."""
+        for raw_line in io.BytesIO(data):
+            for raw in _LONE_CR.split(raw_line):
+                if not raw:
+                    continue
+                self.number += 1
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    self._not_utf8(raw, e.start)
+                    if self.number == 1:
+                        self.header_unreadable = True
+                        return
+                    continue
+                if self.header is None:
+                    self.header = next(csv.reader([text]), [])
+                yield text
         if self.ctx is not None and self.bad_lines > MAX_ENCODING_ISSUES:
             more = self.bad_lines - MAX_ENCODING_ISSUES
             self.ctx.error(self.path.name, None, None, f"{more} more lines are not UTF-8 either")
@@ -460,17 +474,27 @@ def _read_table(path: Path, spec: FileSpec, mode: Mode, version: Version, ctx: _
     used_blank = {i for i in blank_cols if _column_used(path, i)} if blank_cols else set()
     names, extensions = _resolve_header(header, spec, file, ctx, used_blank)
     table = Table(spec, file, mode, extensions=extensions)
+    # A header of exactly the defined columns maps a full row by position.
+    keys = spec.header if tuple(names) == spec.header else None
+    width = len(header)
+    clean = _RowCheck(spec, mode, version)
+    rows, row_numbers = table.rows, table.row_numbers
     try:
         for cells in reader:
             number = lines.number
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():  # a blank line
                 continue
-            row = _row(cells, names, header, blank_cols, spec, file, number, ctx)
-            if row is None:
-                continue
-            _check_row(row, spec, mode, version, file, number, ctx)
-            table.rows.append(row)
-            table.row_numbers.append(number)
+            row: Row | None
+            if keys is not None and len(cells) == width:
+                row = dict(zip(keys, cells, strict=True))
+            else:
+                row = _row(cells, names, header, blank_cols, spec, file, number, ctx)
+                if row is None:
+                    continue
+            if not clean(row):
+                _check_row(row, spec, mode, version, file, number, ctx)
+            rows.append(row)
+            row_numbers.append(number)
     except OSError as e:
         ctx.error(file, None, None, f"cannot be read: {e.strerror or e}")
     except csv.Error as e:
@@ -545,6 +569,120 @@ def _required(spec: FileSpec, name: str | None) -> bool:
 
 
 _PLAIN = (Kind.TEXT, Kind.LIST)
+_GRADE_SET = frozenset(GRADES)
+
+
+def _clean_value(col: Column) -> Callable[[str], bool]:
+    """Whether a non-blank value of ``col`` passes ``_check_row`` untouched (nothing reported or
+    repaired); mirrors ``_check_row`` and ``_check_value`` for values that need no repair."""
+    kind = col.kind
+    if kind in _PLAIN:
+        return lambda value: True
+    if kind in (Kind.ENUM, Kind.BOOL):
+        vocab = frozenset(col.vocab)
+        return vocab.__contains__
+    if kind is Kind.DATE:
+        return lambda v: v == v.strip() and DATE_RE.fullmatch(v) is not None and _valid_date(v)
+    if kind is Kind.DATETIME:
+        return lambda v: v == v.strip() and DATETIME_RE.fullmatch(v) is not None and _valid_date(v[:10])
+    if kind is Kind.YEAR:
+        return lambda v: v == v.strip() and YEAR_RE.fullmatch(v) is not None
+    if kind is Kind.GRADES:
+        return lambda v: all(part in _GRADE_SET for part in v.split(","))
+    if kind is Kind.USER_IDS:
+        return lambda v: v == v.strip() and all(USER_ID_RE.fullmatch(p) for p in _split_user_ids(v))
+    if kind is Kind.IDS:
+        return lambda v: v == v.strip() and all(p.strip() for p in v.split(","))
+    return lambda v: v == v.strip()  # Kind.ID
+
+
+class _Known(dict[str, bool]):
+    """Values of one column already found clean; a new value is checked once and remembered."""
+
+    __slots__ = ("_clean",)
+    LIMIT = 1 << 16  # distinct values remembered per column (sourcedIds rarely repeat)
+
+    def __init__(self, clean: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._clean = clean
+
+    def __missing__(self, value: str) -> bool:
+        ok = self._clean(value)
+        if ok and len(self) < self.LIMIT:
+            self[value] = True
+        return ok
+
+
+class _RowCheck:
+    """A fast test that ``_check_row`` would report and change nothing in a row (the usual case);
+    rows that fail it go through ``_check_row``, so what is reported is exactly what it reports.
+
+    Required text and sourcedId columns are tested for blanks and sourcedIds for spaces at once;
+    the other checked columns remember the values seen clean (enumerations, dates and references
+    repeat), so a typical row costs a few lookups made in C instead of a Python loop over its fields.
+    A check is made per table read: what it remembers belongs to that read.
+    """
+
+    __slots__ = ("_ids", "_known", "_required", "_values")
+
+    def __init__(self, spec: FileSpec, mode: Mode, version: Version) -> None:
+        required: list[str] = []
+        ids: list[str] = []
+        names: list[str] = []
+        known: list[_Known] = []
+        for col in spec.columns:
+            if col.kind is Kind.ID:
+                ids.append(col.name)
+            if col.kind is Kind.ID or col.kind in _PLAIN:
+                if col.required:
+                    required.append(col.name)
+                continue
+            clean = _clean_value(col)
+            if col.name == "status":
+                clean = _status_clean(clean, mode, version)
+            values = _Known(clean)
+            delta_required = mode is Mode.DELTA and col.name in ("status", "dateLastModified")
+            if not col.required and not delta_required:
+                values[""] = True
+            names.append(col.name)
+            known.append(values)
+        if mode is Mode.DELTA and not {"status", "dateLastModified"} <= set(names):
+            raise ValueError(f"{spec.name}: a delta check needs status and dateLastModified")
+        self._required = _getter(required)
+        self._ids = _getter(ids)
+        self._values = _getter(names)
+        self._known = tuple(known)
+
+    def __call__(self, row: Row) -> bool:
+        if "" in self._required(row):
+            return False
+        ids = self._ids(row)
+        if tuple(map(str.strip, ids)) != ids:
+            return False
+        return all(map(operator.getitem, self._known, self._values(row)))
+
+
+def _status_clean(clean: Callable[[str], bool], mode: Mode, version: Version) -> Callable[[str], bool]:
+    """``_check_row``'s status rules: no deletions in bulk, ``inactive`` deprecated in 1.1."""
+
+    def status(value: str) -> bool:
+        if mode is not Mode.DELTA and value == "tobedeleted":
+            return False
+        if version is Version.V1_1 and value == "inactive":
+            return False
+        return clean(value)
+
+    return status
+
+
+def _getter(names: list[str]) -> Callable[[Row], tuple[str, ...]]:
+    """``operator.itemgetter`` that always returns a tuple."""
+    if not names:
+        return lambda row: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
 
 
 def _check_row(
@@ -714,6 +852,9 @@ def _grade_repair(grade: str) -> str | None:
 
 
 def _check_unique(table: Table, ctx: _Ctx) -> None:
+    sids = [row["sourcedId"] for row in table.rows]
+    if len(set(sids)) == len(sids):  # no repeats (the usual case): nothing to report
+        return
     seen: dict[str, int] = {}
     for number, row in table:
         sid = row["sourcedId"]
