@@ -306,6 +306,7 @@ def summarise(
     row["primaries"] = int(primary.sum())
     row["secondary"] = int(secondary.sum())
     row["suppressed_total"] = int(problem.values[secondary].sum())
+    print(json.dumps({"before_audit": row}), file=sys.stderr, flush=True)
     row.update(disclosed(problem, suppressed, primary, witnesses, AUDIT_BUDGET[0]))
     return row
 
