@@ -33,7 +33,7 @@ class Crosswalk:
         rows = db.execute(
             select(ResearchId.student_key, ResearchId.rid).where(ResearchId.agreement_id == agreement_id)
         )
-        self._rids: dict[str, str] = {str(key): str(rid) for key, rid in rows.tuples()}
+        self._rids: dict[str, str] = {str(key): str(rid) for key, rid in rows}
         self.existing = len(self._rids)
         self._pending: list[dict[str, object]] = []
 
