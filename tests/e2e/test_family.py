@@ -2,8 +2,9 @@
 publishes a consent request, the district approves it, a parent opens the e-mailed link and signs in
 Spanish, the partner sees the student in its list at once and downloads a report, the parent takes
 the consent back and the partner loses the student at once; the transparency page lists the partner;
-the parent's record of disclosures shows the download. And every family page, in English and
-Spanish, at 320 px wide: no horizontal scroll, no serious or critical axe-core violation."""
+the parent's record of disclosures shows the download, in Spanish. And every family page (with
+the child's ledger, the account page and sign-in), in English and Spanish, at 320 px wide: no
+horizontal scroll, no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
@@ -285,8 +286,11 @@ def test_done_when_consent_signed_in_spanish_seen_at_once_revoked_at_once(
     sign_in(page, base, "famparent")
     page.goto(f"{base}/family/children/{student_id}")
     page.get_by_test_id("ledger-link").click()
+    # In the language the parent chose above (remembered for the account, so also after sign-in).
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Quién ha visto o recibido los datos de")
     line = page.get_by_test_id("ledger-line").filter(has_text=PARTNER).first
-    expect(line).to_contain_text("Downloaded")
+    expect(line).to_contain_text("Descargado")
     screenshot(page, "parent-ledger")
 
 
@@ -305,6 +309,9 @@ def test_family_pages_are_accessible_at_320_px(
         ("child", f"/family/children/{student_id}"),
         ("request", f"/family/requests/{code}?student={student_id}"),
         ("transparency", "/transparency"),
+        ("ledger", f"/ledger/students/{student_id}"),
+        ("ledger children", "/ledger"),
+        ("account", "/account"),
     ]
     for name, path in pages:
         page.goto(f"{base}{path}")
@@ -331,6 +338,11 @@ def test_family_pages_are_accessible_at_320_px(
     page.goto(f"{base}/transparency?lang={lang}")
     no_horizontal_scroll(page, f"public transparency ({lang})")
     axe_check(page, axe_script, f"public transparency ({lang})")
+    page.goto(f"{base}/login")  # the choice is remembered on this browser before anyone signs in
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    no_horizontal_scroll(page, f"sign-in ({lang})")
+    axe_check(page, axe_script, f"sign-in ({lang})")
+    screenshot(page, f"sign-in-{lang}-320")
 
 
 def _offer(db: Any, demo: Demo, student_id: int) -> str:

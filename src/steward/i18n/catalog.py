@@ -31,6 +31,22 @@ METHOD_MAP: list[tuple[str, str]] = [
     ("web/ui/templates/family/child.html", JINJA),
     ("web/ui/templates/family/request.html", JINJA),
     ("web/ui/templates/family/transparency.html", JINJA),
+    # Shared pages a family member also uses (sign-in, account, ledger, Student-at-a-Glance).
+    ("web/language.py", "python"),
+    ("workflow/notifications/mailer.py", "python"),
+    ("web/ui/templates/_languages.html", JINJA),
+    ("web/ui/templates/login.html", JINJA),
+    ("web/ui/templates/error.html", JINJA),
+    ("web/ui/templates/invitation.html", JINJA),
+    ("web/ui/templates/mfa.html", JINJA),
+    ("web/ui/templates/mfa_setup.html", JINJA),
+    ("web/ui/templates/recovery_codes.html", JINJA),
+    ("web/ui/templates/choose_role.html", JINJA),
+    ("web/ui/templates/account.html", JINJA),
+    ("web/ui/templates/ledger_children.html", JINJA),
+    ("web/ui/templates/ledger_student.html", JINJA),
+    ("web/ui/templates/portal/students.html", JINJA),
+    ("web/ui/templates/portal/glance.html", JINJA),
 ]
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true", "newstyle_gettext": "true"}
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}

@@ -59,7 +59,7 @@ def _page(
         "max_days": settings_of(request).api_token_max_days,
     }
     context.update(extra)
-    return render(request, "account.html", context, status_code)
+    return render(request, "account.html", context, status_code, db=db)
 
 
 @router.get("/account")

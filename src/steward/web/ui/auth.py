@@ -44,8 +44,10 @@ from steward.accounts.service import (
     record_failure,
     revoke_session,
 )
+from steward.family.common import preference
 from steward.store.base import now_utc
 from steward.store.models import Account, Organization
+from steward.web import language
 from steward.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -191,6 +193,9 @@ def _start_session(
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     _set_session_cookie(request, response, opened.token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    remembered = preference(db, account.person_id)
+    if remembered:  # the family's language follows the account to this browser
+        language.set_cookie(request, response, remembered)
     return response
 
 

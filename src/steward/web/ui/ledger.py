@@ -191,7 +191,7 @@ def ledger_home(
     context: dict[str, Any] = {"principal": principal, "org_name": _org_name(db, principal)}
     if principal.role in (Role.PARENT, Role.STUDENT):
         context["children"] = own_children(db, principal)
-        return render(request, "ledger_children.html", context)
+        return render(request, "ledger_children.html", context, db=db)
     district = _officer_district(principal)
     error = None
     if student:
@@ -296,6 +296,7 @@ def student_ledger(
             "record_label": RECORD_LABEL,
             "exempt_label": EXEMPT_LABEL,
         },
+        db=db,
     )
     # Appended last: the chain's lock is then held only from here to the commit.
     _audit_read(db, principal, student.district_id, "ledger.view", student_id=student.id)

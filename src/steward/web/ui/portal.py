@@ -60,7 +60,7 @@ def _page(
     request: Request, db: Session, principal: Principal, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     ctx = {"principal": principal, "org_name": _org_name(db, principal), **context}
-    return render(request, name, ctx, status)
+    return render(request, name, ctx, status, db=db)
 
 
 def _not_found(

@@ -17,6 +17,7 @@ from email.utils import make_msgid
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from steward import i18n
 from steward.config import Settings
 from steward.store.base import now_utc
 from steward.workflow.notifications.models import Notification
@@ -38,17 +39,28 @@ def base_url(settings: Settings) -> str:
     return str(configured or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def compose(note: Notification, settings: Settings) -> EmailMessage:
+def compose(note: Notification, settings: Settings, lang: str = i18n.DEFAULT) -> EmailMessage:
+    """The e-mail of a notification; its wrapper (link line, signature) in the recipient's language
+    (the body and subject were written in it when the notification was made)."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = note.email_to
     message["Subject"] = f"[Steward] {note.subject}"
     message["Message-ID"] = make_msgid(domain="steward.invalid")
-    link = f"\n\nOpen in Steward: {base_url(settings)}{note.link}" if note.link else ""
-    message.set_content(
-        f"{note.body}{link}\n\n-- \nSteward: every disclosure decided, explained and recorded.\n"
-    )
+    with i18n.use(lang):
+        open_in = i18n.gettext("Open in Steward:")
+        signature = i18n.gettext("Steward: every disclosure decided, explained and recorded.")
+    link = f"\n\n{open_in} {base_url(settings)}{note.link}" if note.link else ""
+    message.set_content(f"{note.body}{link}\n\n-- \n{signature}\n")
     return message
+
+
+def recipient_language(db: Session, person_id: int) -> str:
+    """The language the person chose for pages and e-mails (English when none)."""
+    from steward.family.models import LanguagePreference  # the family package imports this one
+
+    row = db.get(LanguagePreference, person_id)
+    return i18n.normalise(row.language if row is not None else None) or i18n.DEFAULT
 
 
 def send_pending(engine: Engine, settings: Settings, limit: int = 200) -> SendResult:
@@ -81,7 +93,7 @@ def send_pending(engine: Engine, settings: Settings, limit: int = 200) -> SendRe
                 try:
                     if smtp is None:
                         smtp = _connect(settings)
-                    smtp.send_message(compose(note, settings))
+                    smtp.send_message(compose(note, settings, recipient_language(db, note.person_id)))
                 except (OSError, smtplib.SMTPException) as exc:
                     log.warning("e-mail %s to %s failed: %s", note.id, note.email_to, exc)
                     note.email_error = str(exc)[:500]
