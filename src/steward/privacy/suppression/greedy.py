@@ -33,6 +33,8 @@ Witnesses = dict[int, Circuit]
 _CYCLE_CELLS = 25_000
 #: Best-response rounds after the greedy pass.
 _ROUNDS = 2
+#: Cleanup passes at most (up to ``_DEEP_CLEANUP_CELLS`` published cells; one pass above).
+_CLEANUP_PASSES = 3
 #: Up to this many published cells every candidate is evaluated; above, per dimension the free
 #: choices and the ``_KEEP`` cheapest others (by the cell they move next to the primary).
 _KEEP_ALL_CELLS = 5_000
@@ -143,7 +145,10 @@ def _structured(
         book.usage[extra] += 1  # kept for the primaries the repair protects
 
     before = hc.suppressed.copy()
-    _cleanup(hc, search, book)
+    # re-witnessing frees cells a cell tried earlier needed: repeat while that publishes any
+    for _ in range(_CLEANUP_PASSES if problem.n_cells <= _DEEP_CLEANUP_CELLS else 1):
+        if not _cleanup(hc, search, book):
+            break
     lp_only = [p for p in prim.tolist() if p not in book.witnesses]
     if lp_only:
         attacker = Attacker(problem, hc.suppressed, singleton)
