@@ -1,7 +1,7 @@
 """Load the facts about some people and some students from the database into a ``FactBase``, so the
-pure point evaluator can decide. One query per fact table, whatever the number of students (a batch
-of decisions costs the same round trips as one). Nothing is cached: a revocation committed before
-the load is seen by it.
+pure point evaluator can decide. One query per kind of fact, whatever the number of students (a
+batch of decisions costs the same round trips as one); the queries are built once, at import.
+Nothing is cached: a revocation committed before the load is seen by it.
 
 Fact ids are database ids as strings; codes are what people read (person and organization codes,
 ``DISTRICT:LOCALID`` for students).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from steward.domain.datasets import Dataset
@@ -170,20 +170,112 @@ def load_orgs(db: Db, org_ids: Collection[int]) -> list[OrgFact]:
     return [org_fact(row) for row in found.values()]
 
 
+def _in(column: Any, name: str = "ids") -> Any:
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _static(db: Db, stmt: Any, ids: Collection[int]) -> list[Any]:
+    """Rows of a statement built once at import (``:ids`` expanding), over chunks of ``ids``: the
+    statement is neither rebuilt nor re-keyed per call, only its IN list is expanded."""
+    out: list[Any] = []
+    items = sorted(set(ids))
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        out.extend(db.execute(stmt, {"ids": chunk, "ids2": chunk}).all())
+    return out
+
+
+_people_t = Person.__table__
+_ra_t = RoleAssignment.__table__
+_st_t = Student.__table__
+_org_t = Organization.__table__
+_se_t = SchoolEnrollment.__table__
+_sm_t = SectionEnrollment.__table__
+_sec_t = Section.__table__
+_sa_t = StaffAssignment.__table__
+_g_t = Guardianship.__table__
+_dep_t = DependencyRecord.__table__
+_ct_t = Consent.__table__
+_cd_t = ConsentDataset.__table__
+_oo_t = OptOut.__table__
+_rq_t = EnrollmentRequest.__table__
+_em_t = Emergency.__table__
+_tr_t = Training.__table__
+_ag_t = Agreement.__table__
+_gt_t, _gs_t, _gd_t = Grant.__table__, GrantStudent.__table__, GrantDataset.__table__
+_ts_t = TenantSettings.__table__
+_parent_t = Organization.__table__.alias("parent_of")
+
+#: The point evaluator's queries, built once (a batch runs each at most once, over all its ids).
+_PEOPLE = select(_people_t).where(_in(_people_t.c.id))
+_ROLES = select(_ra_t).where(_in(_ra_t.c.person_id))
+_STUDENTS = (
+    select(_st_t, _org_t.c.code.label("district_code"))
+    .join(_org_t, _org_t.c.id == _st_t.c.district_id)
+    .where(_in(_st_t.c.id))
+)
+_ENROLLMENTS = select(_se_t).where(_in(_se_t.c.student_id))
+#: Section memberships with their sections (a membership whose section is gone has no section).
+_MEMBERS = (
+    select(
+        _sm_t,
+        _sec_t.c.id.label("sec_id"),
+        _sec_t.c.local_id.label("sec_local_id"),
+        _sec_t.c.school_id.label("sec_school_id"),
+        _sec_t.c.school_year.label("sec_school_year"),
+    )
+    .select_from(_sm_t.outerjoin(_sec_t, _sec_t.c.id == _sm_t.c.section_id))
+    .where(_in(_sm_t.c.student_id))
+)
+_STAFF = select(_sa_t).where(_in(_sa_t.c.section_id), _in(_sa_t.c.person_id, "people"))
+_GUARDIANSHIPS = select(_g_t).where(_in(_g_t.c.student_id))
+_DEPENDENCIES = select(_dep_t).where(_in(_dep_t.c.student_id))
+#: Consents with their datasets (one row per dataset; a consent without datasets once, with None).
+_CONSENTS = (
+    select(_ct_t, _cd_t.c.dataset.label("consent_dataset"))
+    .select_from(_ct_t.outerjoin(_cd_t, _cd_t.c.consent_id == _ct_t.c.id))
+    .where(_in(_ct_t.c.student_id))
+)
+_OPT_OUTS = select(_oo_t).where(_in(_oo_t.c.student_id))
+_REQUESTS = select(_rq_t).where(_in(_rq_t.c.student_id))
+_EMERGENCIES = select(_em_t).where(_in(_em_t.c.student_id))
+_TRAININGS = select(_tr_t).where(_in(_tr_t.c.person_id))
+_AGREEMENTS = select(_ag_t).where(_in(_ag_t.c.organization_id))
+#: The organizations and their parents (one level up) in one query, districts with their settings.
+_ORGS = (
+    select(
+        _org_t,
+        _ts_t.c.timezone,
+        _ts_t.c.floor_year,
+        _ts_t.c.directory_elements,
+        _ts_t.c.suppression_threshold,
+        _ts_t.c.k_anonymity,
+        _ts_t.c.extra,
+        _ts_t.c.district_id,
+    )
+    .select_from(_org_t.outerjoin(_ts_t, _ts_t.c.district_id == _org_t.c.id))
+    .where(
+        _in(_org_t.c.id) | _org_t.c.id.in_(select(_parent_t.c.parent_id).where(_in(_parent_t.c.id, "ids2")))
+    )
+)
+
+
 def load_facts(
     db: Db,
     person_ids: Collection[int] = (),
     student_ids: Collection[int] = (),
     org_ids: Collection[int] = (),
 ) -> FactBase:
-    """Every fact the point evaluator may ask about these people and students (of any validity)."""
-    people_t = Person.__table__
+    """Every fact the point evaluator may ask about these people and students (of any validity).
+
+    One query per kind of fact whatever the number of students (memberships come with their
+    sections, consents with their datasets, grants with their students and datasets, organizations
+    with their parents and the districts' settings); each list is in id order."""
     people = [
         PersonFact(str(r.id), r.code, f"{r.given_name} {r.family_name}".strip())
-        for r in _chunked(db, lambda c: select(people_t).where(people_t.c.id.in_(c)), person_ids)
+        for r in _static(db, _PEOPLE, person_ids)
     ]
-    ra = RoleAssignment.__table__
-    role_rows = _chunked(db, lambda c: select(ra).where(ra.c.person_id.in_(c)), person_ids)
+    role_rows = _by_id(_static(db, _ROLES, person_ids))
     roles = [
         RoleFact(str(r.id), str(r.person_id), Role(r.role), str(r.organization_id), _valid(r))
         for r in role_rows
@@ -191,17 +283,7 @@ def load_facts(
     ]
     role_orgs = {r.organization_id for r in role_rows} | set(org_ids)
 
-    st = Student.__table__
-    d = Organization.__table__
-    student_rows = _chunked(
-        db,
-        lambda c: (
-            select(st, d.c.code.label("district_code"))
-            .join(d, d.c.id == st.c.district_id)
-            .where(st.c.id.in_(c))
-        ),
-        student_ids,
-    )
+    student_rows = _static(db, _STUDENTS, student_ids)
     students = [
         StudentFact(
             str(r.id),
@@ -216,55 +298,45 @@ def load_facts(
     ]
     ids = [r.id for r in student_rows]
 
-    se = SchoolEnrollment.__table__
-    enrollment_rows = _chunked(db, lambda c: select(se).where(se.c.student_id.in_(c)), ids)
+    enrollment_rows = _by_id(_static(db, _ENROLLMENTS, ids))
     enrollments = [
         EnrollmentFact(str(r.id), str(r.student_id), str(r.school_id), r.grade, r.school_year, _valid(r))
         for r in enrollment_rows
     ]
-    sm = SectionEnrollment.__table__
-    member_rows = _chunked(db, lambda c: select(sm).where(sm.c.student_id.in_(c)), ids)
+    member_rows = _by_id(_static(db, _MEMBERS, ids))
     members = [
         SectionEnrollmentFact(str(r.id), str(r.section_id), str(r.student_id), _valid(r)) for r in member_rows
     ]
-    sec = Section.__table__
-    section_rows = _chunked(
-        db, lambda c: select(sec).where(sec.c.id.in_(c)), {r.section_id for r in member_rows}
-    )
-    sections = [SectionFact(str(r.id), r.local_id, str(r.school_id), r.school_year) for r in section_rows]
-    sa = StaffAssignment.__table__
+    section_rows = {r.sec_id: r for r in member_rows if r.sec_id is not None}
+    sections = [
+        SectionFact(str(r.sec_id), r.sec_local_id, str(r.sec_school_id), r.sec_school_year)
+        for _, r in sorted(section_rows.items())
+    ]
+    people_ids = sorted(set(person_ids))
     staff = (
         [
             StaffFact(str(r.id), str(r.person_id), str(r.section_id), _valid(r))
-            for r in _chunked(
-                db,
-                lambda c: select(sa).where(
-                    sa.c.section_id.in_(c), sa.c.person_id.in_(sorted(set(person_ids)))
-                ),
-                {r.id for r in section_rows},
-            )
+            for r in _by_id(_staff_rows(db, section_rows, people_ids))
         ]
-        if person_ids
+        if people_ids
         else []
     )
 
-    g = Guardianship.__table__
     guardianships = [
         GuardianshipFact(str(r.id), str(r.person_id), str(r.student_id), _valid(r), bool(r.restricted))
-        for r in _chunked(db, lambda c: select(g).where(g.c.student_id.in_(c)), ids)
+        for r in _by_id(_static(db, _GUARDIANSHIPS, ids))
     ]
-    dep = DependencyRecord.__table__
     dependencies = [
         DependencyFact(str(r.id), str(r.parent_person_id), str(r.student_id), _valid(r))
-        for r in _chunked(db, lambda c: select(dep).where(dep.c.student_id.in_(c)), ids)
+        for r in _by_id(_static(db, _DEPENDENCIES, ids))
     ]
 
-    ct = Consent.__table__
-    consent_rows = _chunked(db, lambda c: select(ct).where(ct.c.student_id.in_(c)), ids)
-    cd = ConsentDataset.__table__
+    consent_rows: dict[int, Any] = {}
     consent_sets: dict[int, set[Dataset]] = {}
-    for r in _chunked(db, lambda c: select(cd).where(cd.c.consent_id.in_(c)), {r.id for r in consent_rows}):
-        consent_sets.setdefault(r.consent_id, set()).add(Dataset(r.dataset))
+    for r in _static(db, _CONSENTS, ids):
+        consent_rows.setdefault(r.id, r)
+        if r.consent_dataset is not None:
+            consent_sets.setdefault(r.id, set()).add(Dataset(r.consent_dataset))
     consents = [
         ConsentFact(
             str(r.id),
@@ -280,15 +352,13 @@ def load_facts(
             ConsentStatus(r.status),
             r.school_year,
         )
-        for r in consent_rows
+        for _, r in sorted(consent_rows.items())
     ]
 
-    oo = OptOut.__table__
     opt_outs = [
         OptOutFact(str(r.id), str(r.student_id), OptOutKind(r.kind), _valid(r))
-        for r in _chunked(db, lambda c: select(oo).where(oo.c.student_id.in_(c)), ids)
+        for r in _by_id(_static(db, _OPT_OUTS, ids))
     ]
-    rq = EnrollmentRequest.__table__
     requests = [
         EnrollmentRequestFact(
             str(r.id),
@@ -297,21 +367,18 @@ def load_facts(
             _valid(r),
             None if r.registrar_person_id is None else str(r.registrar_person_id),
         )
-        for r in _chunked(db, lambda c: select(rq).where(rq.c.student_id.in_(c)), ids)
+        for r in _by_id(_static(db, _REQUESTS, ids))
     ]
-    em = Emergency.__table__
     emergencies = [
         EmergencyFact(str(r.id), str(r.person_id), str(r.student_id), r.threat, _valid(r))
-        for r in _chunked(db, lambda c: select(em).where(em.c.student_id.in_(c)), ids)
+        for r in _by_id(_static(db, _EMERGENCIES, ids))
     ]
-    tr = Training.__table__
     trainings = [
         TrainingFact(str(r.id), str(r.person_id), _valid(r), r.school_year)
-        for r in _chunked(db, lambda c: select(tr).where(tr.c.person_id.in_(c)), person_ids)
+        for r in _by_id(_static(db, _TRAININGS, person_ids))
     ]
 
-    ag = Agreement.__table__
-    agreement_rows = _chunked(db, lambda c: select(ag).where(ag.c.organization_id.in_(c)), role_orgs)
+    agreement_rows = _by_id(_static(db, _AGREEMENTS, role_orgs))
     agreements = [agreement_fact(r) for r in agreement_rows]
     grants = _grants(db, role_orgs, ids)
 
@@ -319,16 +386,15 @@ def load_facts(
         role_orgs
         | {r.district_id for r in student_rows}
         | {r.school_id for r in enrollment_rows}
-        | {r.school_id for r in section_rows}
+        | {r.sec_school_id for r in section_rows.values()}
         | {r.district_id for r in agreement_rows}
         | {s for r in agreement_rows for s in r.schools}
         | {int(gr.district) for gr in grants}
         | {int(gr.school) for gr in grants if gr.school is not None}
-        | {r.organization_id for r in consent_rows}
+        | {r.organization_id for r in consent_rows.values()}
         | {int(r.district) for r in requests}
     )
-    orgs = load_orgs(db, org_ids_needed)
-    districts = {int(o.id) for o in orgs if o.kind is OrgKind.DISTRICT}
+    orgs, tenants = _orgs_and_tenants(db, org_ids_needed)
     return FactBase(
         orgs=orgs,
         people=people,
@@ -347,8 +413,39 @@ def load_facts(
         opt_outs=opt_outs,
         requests=requests,
         emergencies=emergencies,
-        tenants=load_tenants(db, districts),
+        tenants=tenants,
     )
+
+
+def _by_id(rows: Sequence[Any]) -> list[Any]:
+    """Rows in id order (a fact's place in its list never depends on the query plan)."""
+    return sorted(rows, key=lambda r: r.id)
+
+
+def _staff_rows(db: Db, sections: Collection[int], people: Sequence[int]) -> list[Any]:
+    items = sorted(sections)
+    out: list[Any] = []
+    for start in range(0, len(items), CHUNK):
+        out.extend(db.execute(_STAFF, {"ids": items[start : start + CHUNK], "people": people}).all())
+    return out
+
+
+def _orgs_and_tenants(db: Db, org_ids: Collection[int]) -> tuple[list[OrgFact], dict[str, TenantPolicy]]:
+    """The organizations, their parents (to the top) and the tenant policy of every district among
+    them (as ``load_orgs`` and ``load_tenants``, in one query unless parents have parents)."""
+    found: dict[int, Any] = {}
+    wanted = set(org_ids)
+    while wanted:
+        rows = _static(db, _ORGS, wanted)
+        found.update({row.id: row for row in rows})
+        wanted = {row.parent_id for row in rows if row.parent_id is not None} - set(found)
+    orgs = [org_fact(row) for _, row in sorted(found.items())]
+    tenants = {
+        str(row.id): tenant_of(row if row.district_id is not None else None, row.id)
+        for _, row in sorted(found.items())
+        if row.kind == OrgKind.DISTRICT.value
+    }
+    return orgs, tenants
 
 
 def agreement_fact(r: Any) -> AgreementFact:
@@ -371,30 +468,35 @@ def agreement_fact(r: Any) -> AgreementFact:
     )
 
 
+#: Grants of some organizations naming some students, with those students and the grant's datasets.
+_GRANTS = (
+    select(
+        _gt_t,
+        _gs_t.c.student_id.label("named_student"),
+        _gd_t.c.dataset.label("grant_dataset"),
+    )
+    .select_from(
+        _gs_t.join(_gt_t, _gt_t.c.id == _gs_t.c.grant_id).outerjoin(_gd_t, _gd_t.c.grant_id == _gt_t.c.id)
+    )
+    .where(_in(_gs_t.c.student_id), _in(_gt_t.c.organization_id, "orgs"))
+)
+
+
 def _grants(db: Db, org_ids: Collection[int], student_ids: Collection[int]) -> list[GrantFact]:
     """Grants of these organizations naming any of these students (each with only those students)."""
     if not org_ids or not student_ids:
         return []
-    gt, gs, gd = Grant.__table__, GrantStudent.__table__, GrantDataset.__table__
     orgs = sorted(set(org_ids))
-    links = _chunked(
-        db,
-        lambda c: (
-            select(gs.c.grant_id, gs.c.student_id)
-            .join(gt, gt.c.id == gs.c.grant_id)
-            .where(gs.c.student_id.in_(c), gt.c.organization_id.in_(orgs))
-        ),
-        student_ids,
-    )
+    items = sorted(set(student_ids))
+    rows: dict[int, Any] = {}
     named: dict[int, set[str]] = {}
-    for link in links:
-        named.setdefault(link.grant_id, set()).add(str(link.student_id))
-    if not named:
-        return []
-    rows = _chunked(db, lambda c: select(gt).where(gt.c.id.in_(c)), named)
     datasets: dict[int, set[Dataset]] = {}
-    for r in _chunked(db, lambda c: select(gd).where(gd.c.grant_id.in_(c)), named):
-        datasets.setdefault(r.grant_id, set()).add(Dataset(r.dataset))
+    for start in range(0, len(items), CHUNK):
+        for r in db.execute(_GRANTS, {"ids": items[start : start + CHUNK], "orgs": orgs}):
+            rows.setdefault(r.id, r)
+            named.setdefault(r.id, set()).add(str(r.named_student))
+            if r.grant_dataset is not None:
+                datasets.setdefault(r.id, set()).add(Dataset(r.grant_dataset))
     return [
         GrantFact(
             str(r.id),
@@ -407,5 +509,5 @@ def _grants(db: Db, org_ids: Collection[int], student_ids: Collection[int]) -> l
             None if r.school_id is None else str(r.school_id),
             None if r.granted_by_person_id is None else str(r.granted_by_person_id),
         )
-        for r in rows
+        for _, r in sorted(rows.items())
     ]

@@ -97,18 +97,16 @@ def _aware(at: datetime | None) -> datetime:
 
 
 def _resolve(db: Session, keys: Sequence[int | str]) -> dict[int | str, int]:
-    """Internal ids and DISTRICTCODE:LOCALID codes to student ids (unknown keys are left out)."""
-    ids = {k for k in keys if isinstance(k, int)} | {
-        int(k) for k in keys if isinstance(k, str) and k.isdigit()
-    }
+    """Internal ids and DISTRICTCODE:LOCALID codes to student ids. Codes unknown to the database are
+    left out; internal ids are kept as asked (the fact load finds those that exist, see
+    ``_existing``)."""
     codes = {k for k in keys if isinstance(k, str) and ":" in k}
     out: dict[int | str, int] = {}
-    if ids:
-        found = set(db.scalars(select(Student.id).where(Student.id.in_(sorted(ids)))))
-        for k in keys:
-            key_id = k if isinstance(k, int) else int(k) if isinstance(k, str) and k.isdigit() else None
-            if key_id is not None and key_id in found:
-                out[k] = key_id
+    for k in keys:
+        if isinstance(k, int):
+            out[k] = k
+        elif isinstance(k, str) and k.isdigit():
+            out[k] = int(k)
     if codes:
         pairs = [tuple(c.split(":", 1)) for c in codes]
         rows = db.execute(
@@ -122,6 +120,11 @@ def _resolve(db: Session, keys: Sequence[int | str]) -> dict[int | str, int]:
             if (district, local) in by_pair:
                 out[c] = by_pair[(district, local)]
     return out
+
+
+def _existing(resolved: dict[int | str, int], facts: FactBase) -> dict[int | str, int]:
+    """The resolved keys whose student exists (the fact load read every student that does)."""
+    return {k: sid for k, sid in resolved.items() if facts.student(str(sid)) is not None}
 
 
 def _out(key: int | str, decision: Decision) -> DecisionOut:
@@ -196,6 +199,7 @@ def decisions(body: DecisionsIn, db: Db, principal: ApiPrincipal) -> DecisionsOu
     default_at = _aware(body.at)
     resolved = _resolve(db, [c.student for c in body.checks])
     facts = load_facts(db, [principal.person_id], set(resolved.values()), [principal.organization_id])
+    resolved = _existing(resolved, facts)
     related: dict[str, bool] = {}
     out: list[DecisionOut] = []
     made: list[tuple[int, Decision]] = []
@@ -211,8 +215,15 @@ def decisions(body: DecisionsIn, db: Db, principal: ApiPrincipal) -> DecisionsOu
             out.append(_out(check.student, decision))
         else:
             out.append(_stranger(check.student, check.dataset, check.form, at))
-    _audit_decisions(db, principal, made, len(body.checks) - len(made))
+    districts = {sid: int(_district(facts, sid)) for sid, _ in made}
+    _audit_decisions(db, principal, made, len(body.checks) - len(made), districts)
     return DecisionsOut(decisions=out)
+
+
+def _district(facts: FactBase, student_id: int) -> str:
+    student = facts.student(str(student_id))
+    assert student is not None  # only students the fact load found are decided
+    return student.district
 
 
 def _districts(db: Session, student_ids: Sequence[int]) -> dict[int, int]:
@@ -226,11 +237,15 @@ def _districts(db: Session, student_ids: Sequence[int]) -> dict[int, int]:
 
 
 def _audit_decisions(
-    db: Session, principal: Principal, made: Sequence[tuple[int, Decision]], unknown: int
+    db: Session,
+    principal: Principal,
+    made: Sequence[tuple[int, Decision]],
+    unknown: int,
+    district_of: dict[int, int],
 ) -> None:
     """One ``access.decide`` event per district, outcome and basis, in the students' districts'
-    chains (read by their officers only); unknown students are only counted, in the global chain."""
-    district_of = _districts(db, [sid for sid, _ in made])
+    chains (read by their officers only); unknown students are only counted, in the global chain.
+    ``district_of`` maps each decided student to its district (from the facts already loaded)."""
     groups: dict[tuple[int, str, LegalBasis | None], dict[str, Any]] = {}
     for sid, decision in made:
         outcome = "allow" if decision.allowed else "deny"
