@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from steward.formats.cedars import Drop
 from steward.products import records as reference
 from steward.products.portal import lines
+from steward.products.portal.rows import Reference
 from steward.products.records import SourceRecordsError
 
 STUDENT_FILES = ("B", "C", "E", "H", "I", "M", "N", "R", "XA")
@@ -114,3 +115,27 @@ def test_only_the_asked_files_are_read(portal_data: Path, tmp_path: Path) -> Non
     assert {type(x).__name__ for x in found.records} <= {"Absence", "AssessmentResult"}
     with pytest.raises(SourceRecordsError, match="elements, expected"):
         lines.read_students(directory, directory.name, ids, ("I",))
+
+
+def test_reference_table_is_kept_per_file_version(portal_data: Path, tmp_path: Path) -> None:
+    """The keyed reference rows equal those read with the students, are built once per version of
+    the files, and again when a file changes."""
+    directory = _copy(portal_data, tmp_path)
+    prefixes = ("A", "D", "F", "G")
+    found = lines.read_students(directory, directory.name, [], (), references=prefixes)
+    want = Reference.of(found.locations, found.courses, found.staff, found.staff_schedules)
+    first = lines.reference_table(directory, directory.name, prefixes)
+    assert first == want
+    assert first.schools
+    assert first.courses
+    assert first.teachers
+    assert lines.reference_table(directory, directory.name, prefixes) is first
+    assert lines.reference_table(directory, directory.name, ("A",)).courses == {}
+    path = _file(directory, "A")
+    kept = path.read_text().splitlines()[:1]
+    path.write_text("\n".join(kept) + "\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    again = lines.reference_table(directory, directory.name, prefixes)
+    assert len(again.schools) == 1 < len(first.schools)
+    assert again.courses == first.courses

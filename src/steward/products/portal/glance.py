@@ -33,7 +33,6 @@ from steward.products.portal.rows import (
     CHRONIC_SHARE,
     Bundle,
     Context,
-    Reference,
     YearAttendance,
     attendance_years,
     bundles,
@@ -325,17 +324,12 @@ def build_glance(
     tz = tenants[str(district.id)].timezone if str(district.id) in tenants else DEFAULT_TIMEZONE
     today = local_date(when, tz)
     directory = source_directory(db, data_dir, district.id)
+    references = ("A", "D", "F", "G") if Dataset.SCHEDULE in shown else ("A",)
     found = lines.read_students(
-        directory,
-        district.code,
-        [student.local_id],
-        c.prefixes_for(shown),
-        references=("A", "D", "F", "G") if Dataset.SCHEDULE in shown else ("A",),
+        directory, district.code, [student.local_id], c.prefixes_for(shown), references=()
     )
     as_of = min(today, Drop.open(directory).as_of or today)
-    ctx = Context(
-        Reference.of(found.locations, found.courses, found.staff, found.staff_schedules), today, as_of
-    )
+    ctx = Context(lines.reference_table(directory, district.code, references), today, as_of)
     bundle = bundles(district.code, found.records).get(student.local_id) or Bundle(
         district.code, student.local_id
     )

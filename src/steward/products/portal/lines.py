@@ -26,6 +26,7 @@ import numpy.typing as npt
 from steward.formats.cedars import DEFAULT_DELIMITER, FileSpec
 from steward.formats.cedars.codec import element_codecs, row_rules
 from steward.formats.cedars.reader import row_parser
+from steward.products.portal.rows import Reference
 from steward.products.records import REFERENCE_PREFIXES, SourceRecordsError, StudentRecords, open_drop
 
 #: Bytes scanned at once while building an index (bounds the transient memory of a build).
@@ -220,12 +221,17 @@ class _Cache:
 
 _INDEXES = _Cache(MAX_INDEXES)
 _REFERENCES = _Cache(MAX_INDEXES)
+#: Reference rows keyed for lookups, by the versions of the files they come from.
+_TABLES: OrderedDict[tuple[tuple[str, int, int], ...], Reference] = OrderedDict()
+_TABLES_LOCK = threading.Lock()
 
 
 def clear_caches() -> None:
     """Forget every index and reference table (tests; a data officer replacing files in place)."""
     _INDEXES.clear()
     _REFERENCES.clear()
+    with _TABLES_LOCK:
+        _TABLES.clear()
 
 
 def index_of(path: Path, spec: FileSpec, delimiter: str = DEFAULT_DELIMITER) -> LineIndex:
@@ -354,6 +360,34 @@ def _reference(path: Path, spec: FileSpec, drop: Any, prefix: str, out: StudentR
         "G": out.staff_schedules,
     }
     target[prefix].extend(rows)
+
+
+def reference_table(
+    directory: Path,
+    district_code: str,
+    references: Collection[str] = ("A",),
+    delimiter: str = DEFAULT_DELIMITER,
+) -> Reference:
+    """The reference files named in ``references`` (as ``read_students``) keyed for lookups, built
+    once per version of those files: a page about one student no longer re-keys the whole drop's
+    schools, courses and teachers. Shared between requests, so callers only read it."""
+    drop = open_drop(directory, district_code, delimiter)
+    files = [(prefix, drop.files[prefix]) for prefix in sorted(set(references)) if prefix in drop.files]
+    key = tuple((str(f.path.resolve()), (stat := f.path.stat()).st_size, stat.st_mtime_ns) for _, f in files)
+    with _TABLES_LOCK:
+        found = _TABLES.get(key)
+        if found is not None:
+            _TABLES.move_to_end(key)
+            return found
+    rows = StudentRecords(district_code)
+    for prefix, file in files:
+        _reference(file.path, file.spec, drop, prefix, rows)
+    table = Reference.of(rows.locations, rows.courses, rows.staff, rows.staff_schedules)
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        while len(_TABLES) > MAX_INDEXES:
+            _TABLES.popitem(last=False)
+    return table
 
 
 def warm(directory: Path, district_code: str, delimiter: str = DEFAULT_DELIMITER) -> dict[str, int]:
