@@ -3,6 +3,7 @@ ledger beside it; a teacher's Glance stays English whatever the language cookie 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +72,5 @@ def test_a_teachers_glance_stays_english(client: TestClient) -> None:
     listing = client.get("/portal/students", headers={"accept-language": "es"})
     assert '<html lang="en">' in listing.text
     assert "Your students" in listing.text
+    # The plural follows the number of students (not the first figure of the sentence).
+    assert re.search(r"Showing 1–\d+ of \d+ students\.", listing.text), listing.text
