@@ -15,12 +15,17 @@ The server runs with the second-factor requirement off (``STEWARD_MFA_REQUIRED_R
 the 200 sessions would otherwise need a fresh TOTP step), sign-in rate limits raised, and, unless
 ``--real-argon2``, cheap argon2 parameters: sign-in is not what this measures. The client runs on
 the same machine, so its own CPU use is part of the latencies measured.
+
+The server is started as ``steward serve`` starts it: the app is built, then the start-up heap is
+collected and frozen (``gc.freeze()``), so full collections do not pause requests (``--no-gc-freeze``
+starts it without). The server's CPU seconds over the measured window are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +88,23 @@ def build_demo(env: dict[str, str], students: int) -> float:
     return time.perf_counter() - started
 
 
-def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def frozen_app() -> Any:
+    """The app as ``steward serve`` builds it: the start-up heap collected and frozen afterwards."""
+    from steward.web.app import create_app
+
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def start_server(
+    env: dict[str, str], port: int, workers: int, log: Path, freeze: bool = True
+) -> subprocess.Popen[bytes]:
+    factory = ["--app-dir", str(Path(__file__).parent), "load:frozen_app"] if freeze else [
+        "steward.web.app:create_app"]  # fmt: skip
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "steward.web.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", *factory,
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
         "--no-access-log", "--timeout-keep-alive", "75",
     ]  # fmt: skip
@@ -102,6 +122,19 @@ def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> sub
         time.sleep(0.2)
     stop_server(process)
     raise RuntimeError("the server did not answer within 60 s")
+
+
+def _server_cpu(session: int) -> float:
+    """CPU seconds (user + system) of the server's processes so far (Linux ``/proc``; 0 elsewhere)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # the session id: the server and its workers
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -203,7 +236,9 @@ def _summary(samples: list[float]) -> dict[str, Any]:
     }
 
 
-async def run(base: str, users: int, seconds: float, seed: int, think: float) -> dict[str, Any]:
+async def run(
+    base: str, users: int, seconds: float, seed: int, think: float, server_cpu: Callable[[], float]
+) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.perf_counter()
     semaphore = asyncio.Semaphore(20)
@@ -217,8 +252,10 @@ async def run(base: str, users: int, seconds: float, seed: int, think: float) ->
     stats = Stats()
     until = time.monotonic() + seconds
     measured = time.perf_counter()
+    cpu_before, client_before = server_cpu(), time.process_time()
     await asyncio.gather(*(work(u, until, stats, random.Random(rng.random()), think) for u in signed))
     wall = time.perf_counter() - measured
+    cpu, client = server_cpu() - cpu_before, time.process_time() - client_before
     for user in signed:
         await user.client.aclose()
     total = len(stats.pages) + len(stats.decisions)
@@ -229,6 +266,9 @@ async def run(base: str, users: int, seconds: float, seed: int, think: float) ->
         "measured_seconds": round(wall, 1),
         "requests": total,
         "throughput_rps": round(total / wall, 1),
+        "server_cpu_seconds": round(cpu, 1),
+        "server_cpu_ms_per_request": round(1000 * cpu / max(1, total), 1),
+        "client_cpu_seconds": round(client, 1),
         "pages": _summary(stats.pages),
         "decisions": _summary(stats.decisions),
         "errors": len(stats.errors),
@@ -248,6 +288,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="reuse the demo built in this data directory")
     parser.add_argument("--real-argon2", action="store_true", help="keep production argon2 costs")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-gc-freeze", action="store_true", help="serve without freezing the heap")
     parser.add_argument(
         "--think", type=float, default=5.0, help="mean pause between a user's requests (0: back to back)"
     )
@@ -260,16 +301,20 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     port = _free_port()
     log = data_dir / "bench-load-server.log"
-    server = start_server(env, port, args.workers, log)
+    server = start_server(env, port, args.workers, log, freeze=not args.no_gc_freeze)
     try:
         figures = asyncio.run(
-            run(f"http://127.0.0.1:{port}", args.users, args.seconds, args.seed, args.think)
-        )
+            run(
+                f"http://127.0.0.1:{port}", args.users, args.seconds, args.seed, args.think,
+                lambda: _server_cpu(server.pid),
+            )
+        )  # fmt: skip
     finally:
         stop_server(server)
     figures.update(
         {
             "workers": args.workers,
+            "gc_freeze": not args.no_gc_freeze,
             "students": args.students,
             "demo_build_seconds": round(built, 1),
             "database": "sqlite",

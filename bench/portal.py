@@ -11,7 +11,9 @@ member, verified consents, one grant). Then measures:
 - the CSV zip and the SFTP delivery (age-encrypted, one package);
 - ``GET /portal/students/{id}`` (Student-at-a-Glance, in process through the ASGI app, including
   the decision, the read, the charts, the template and the audit/ledger writes) for the partner,
-  a teacher and a principal: p50/p99 over many students;
+  a teacher and a principal: p50/p99 over many students, the heap collected and frozen once the
+  app is built, as ``steward serve`` does (``--no-gc-freeze``: without; a full collection over
+  this process's leftovers then lands in one page);
 - the time from a parent's electronic signature to the partner seeing the student, and from a
   revocation to losing it (bench/consent_latency.py's service path on its own 3,000-student
   region, so the cached database above is not changed; ``--no-consent`` skips it).
@@ -23,6 +25,7 @@ lines. The region and the database are cached under ``bench/out/portal/`` (git-i
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -406,7 +409,7 @@ def measure_package(engine: Engine, data: Path, who: Principal, repeat: int) -> 
 
 
 def measure_glance(
-    engine: Engine, data: Path, who: Principal, count: int, rng: random.Random
+    engine: Engine, data: Path, who: Principal, count: int, rng: random.Random, freeze: bool = True
 ) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
@@ -421,6 +424,9 @@ def measure_glance(
     chosen = rng.sample(ids, min(count, len(ids)))
     app = create_app(Settings(database_url=str(engine.url), secret_key="bench", data_dir=data), engine)
     app.dependency_overrides[optional_principal] = lambda: who
+    if freeze:  # as ``steward serve`` does once the app is built
+        gc.collect()
+        gc.freeze()
     samples: list[float] = []
     cpu: list[float] = []
     with TestClient(app) as client:
@@ -432,8 +438,11 @@ def measure_glance(
             samples.append(seconds)
             cpu.append(CPU[-1])
         listing, _ = timed(lambda: client.get("/portal/students?sort=name"))
+    if freeze:
+        gc.unfreeze()
     return {
         "visible": len(ids),
+        "gc_freeze": freeze,
         "first_ms": ms(first),
         "glance": stats(samples),
         "glance_cpu": stats(cpu),
@@ -476,6 +485,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=60, help="glance pages per persona")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "portal")
     parser.add_argument("--no-consent", action="store_true", help="skip the signature latency")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="time the pages without freezing the heap first"
+    )
     args = parser.parse_args()
     data = args.out / f"data-{args.students}-{args.districts}-{args.years}-{args.seed}"
     data.mkdir(parents=True, exist_ok=True)
@@ -507,9 +519,10 @@ def main() -> None:
         head = persona(db, "principal")
     figures["package"] = measure_package(engine, data, partner, args.repeat)
     rng = random.Random(args.seed)
-    figures["glance_partner"] = measure_glance(engine, data, partner, args.pages, rng)
-    figures["glance_teacher"] = measure_glance(engine, data, teacher, args.pages, rng)
-    figures["glance_principal"] = measure_glance(engine, data, head, args.pages, rng)
+    freeze = not args.no_gc_freeze
+    figures["glance_partner"] = measure_glance(engine, data, partner, args.pages, rng, freeze)
+    figures["glance_teacher"] = measure_glance(engine, data, teacher, args.pages, rng, freeze)
+    figures["glance_principal"] = measure_glance(engine, data, head, args.pages, rng, freeze)
     if not args.no_consent:
         figures["signature_to_partner"] = measure_consent_latency(args.seed)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
