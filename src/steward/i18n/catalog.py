@@ -35,6 +35,7 @@ METHOD_MAP: list[tuple[str, str]] = [
     ("web/language.py", "python"),
     ("workflow/notifications/mailer.py", "python"),
     ("web/ui/templates/_languages.html", JINJA),
+    ("web/ui/templates/home.html", JINJA),
     ("web/ui/templates/login.html", JINJA),
     ("web/ui/templates/error.html", JINJA),
     ("web/ui/templates/invitation.html", JINJA),

@@ -24,6 +24,7 @@ from steward.i18n import N_
 #: Shared templates a family member may see; rendered in the family's language.
 TRANSLATED_PAGES = frozenset(
     {
+        "home.html",
         "login.html",
         "error.html",
         "invitation.html",
@@ -57,6 +58,14 @@ MARKED = (
     N_("That code did not match. Check the time on your phone and enter the newest code."),
     N_("That code did not work. Enter the current code from your authenticator app, or a recovery code."),
     N_("Single sign-on did not work for this account. Ask your district data officer, or sign in below."),
+    # the home page after sign-in (web/ui/home.py)
+    N_("You see your own children's records and who else has seen them."),
+    N_("You see your own records and who else has seen them."),
+    N_("Children linked to your account"),
+    N_("See your children"),
+    N_("Their records, who can see them, and every disclosure."),
+    N_("Family portal: consents and opt-outs"),
+    N_("Give, decline or revoke consent; opt out of directory information; who can see what and why."),
     # the ledger (audit/ledger.py, web/ui/ledger.py)
     N_("Recorded under 34 CFR 99.32"),
     N_("No 99.32 record required (34 CFR 99.32(d)); kept in Steward's audit log"),

@@ -1,7 +1,7 @@
 """The shared pages a parent also uses outside /family (sign-in, errors, account and second factor,
-the invitation, the child's ledger and the student list; the Glance is in test_portal_language.py)
-follow the family's language (?lang=, the cookie, the account's preference, Accept-Language);
-staff keep English."""
+the invitation, the home page, the child's ledger and the student list; the Glance is in
+test_portal_language.py) follow the family's language (?lang=, the cookie, the account's
+preference, Accept-Language); staff keep English."""
 
 from __future__ import annotations
 
@@ -56,6 +56,12 @@ def test_a_spanish_speaking_parent_reads_ledger_list_and_account_in_spanish(
     sign_in(client, "parent0")  # the account's preference, no ?lang= and an English browser
     english_browser = {"accept-language": "en"}
 
+    home = client.get("/", headers=english_browser)  # where sign-in lands
+    assert '<html lang="es">' in home.text
+    assert "Lo que puede hacer ahora" in home.text
+    assert "Portal para familias: permisos y exclusiones" in home.text
+    assert "What you can do next" not in home.text
+
     ledger = client.get(f"/ledger/students/{student}", headers=english_browser)
     assert ledger.status_code == 200, ledger.text[:300]
     assert '<html lang="es">' in ledger.text
@@ -101,6 +107,7 @@ def test_staff_keep_english_on_the_shared_pages(client: TestClient, fam: Family)
     assert '<html lang="en">' in page.text
     assert "Who has seen or received" in page.text
     assert '<html lang="en">' in client.get("/account", headers=SPANISH).text
+    assert "What you can do next" in client.get("/", headers=SPANISH).text
 
 
 def test_the_invitation_page_in_spanish(

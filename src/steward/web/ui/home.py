@@ -239,4 +239,5 @@ def home(request: Request, db: Db, principal: PagePrincipal) -> Response:
             "empty_state": empty,
             "steps": STEPS.get(principal.role, []),
         },
+        db=db,
     )
