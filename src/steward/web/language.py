@@ -54,6 +54,8 @@ MARKED = (
     N_("Too many requests"),
     # sign-in and invitation messages (web/ui/auth.py)
     N_("That username and password do not match an active account."),
+    N_("Too many sign-in attempts. Wait %(seconds)s seconds and try again."),
+    N_("Too many attempts. Wait %(seconds)s seconds."),
     N_("The two passwords differ."),
     N_("That code did not match. Check the time on your phone and enter the newest code."),
     N_("That code did not work. Enter the current code from your authenticator app, or a recovery code."),
@@ -138,6 +140,21 @@ def set_cookie(request: Request, response: Response, lang: str) -> None:
         secure=secure or request.url.scheme == "https",
         path="/",
     )
+
+
+def fill_in(ctx: dict[str, Any], *, translate: bool) -> None:
+    """The page's ``title``, ``message`` and ``error`` in the current language (when ``translate``),
+    with their ``<key>_args`` figures put in after translating (``%(seconds)s``)."""
+    for key in ("title", "message", "error"):
+        text = ctx.get(key)
+        if not isinstance(text, str):
+            continue
+        if translate:
+            text = translate_text(text)
+        args = ctx.get(f"{key}_args")
+        if isinstance(args, dict):
+            text = text % args
+        ctx[key] = text
 
 
 def translate_text(text: Any) -> str:

@@ -46,14 +46,13 @@ def render(
         ctx["csrf_token"] = csrf_token
     ctx.update(context or {})
     if name not in language.TRANSLATED_PAGES or "lang" in ctx:
+        language.fill_in(ctx, translate=False)
         return templates.TemplateResponse(request, name, ctx, status_code=status_code)
     principal = ctx.get("principal")
     lang = language.page_language(request, db, principal)
     ctx["lang"] = lang
     with i18n.use(lang):
-        for key in ("title", "message", "error"):
-            if isinstance(ctx.get(key), str):
-                ctx[key] = language.translate_text(ctx[key])
+        language.fill_in(ctx, translate=True)
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     if i18n.normalise(request.query_params.get("lang")) == lang:
         language.remember_choice(request, response, lang, db, principal)

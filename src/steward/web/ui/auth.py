@@ -138,6 +138,7 @@ def _login_page(
     next_path: str,
     *,
     error: str | None = None,
+    error_args: dict[str, str] | None = None,
     username: str = "",
     status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -150,6 +151,7 @@ def _login_page(
             "login_csrf": token,
             "next_path": next_path,
             "error": error,
+            "error_args": error_args,
             "username": username,
             "providers": _providers(db),
             "next_query": quote(next_path, safe=""),
@@ -218,7 +220,8 @@ def login(
             db,
             web_session,
             next_path,
-            error=f"Too many sign-in attempts. Wait {retry_after(wait)} seconds and try again.",
+            error="Too many sign-in attempts. Wait %(seconds)s seconds and try again.",
+            error_args={"seconds": retry_after(wait)},
             username=username,
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": retry_after(wait)},
@@ -290,7 +293,11 @@ def mfa_check(
         response = render(
             request,
             "mfa.html",
-            {"next_path": next_path, "error": f"Too many attempts. Wait {retry_after(wait)} seconds."},
+            {
+                "next_path": next_path,
+                "error": "Too many attempts. Wait %(seconds)s seconds.",
+                "error_args": {"seconds": retry_after(wait)},
+            },
             status.HTTP_429_TOO_MANY_REQUESTS,
         )
         response.headers["Retry-After"] = retry_after(wait)
