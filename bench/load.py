@@ -187,8 +187,8 @@ async def sign_in(base: str, persona: str) -> User:
             user.pages.append(path)
     listed = await client.get("/api/v1/students", params={"limit": 50})
     if listed.status_code == 200:
-        body = listed.json()
-        rows = body.get("students", body.get("items", [])) if isinstance(body, dict) else []
+        body: Any = listed.json()
+        rows: Any = body.get("students", body.get("items", [])) if isinstance(body, dict) else []
         user.students = [int(r["id"]) for r in rows if isinstance(r, dict) and "id" in r]
     return user
 
