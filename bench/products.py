@@ -107,7 +107,9 @@ def _child(code: str, *args: str) -> dict[str, object]:
     child = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     if child.returncode != 0:
         raise SystemExit(child.stderr[-4000:])
-    lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+    # The child's progress bar shares stdout (carriage returns, no newline before the figures).
+    text = child.stdout.replace("\r", "\n")
+    lines = [line[line.index('{"') :] for line in text.splitlines() if '{"' in line]
     if not lines:
         raise SystemExit(
             f"no figures (exit {child.returncode}):\n{child.stdout[-2000:]}\n{child.stderr[-2000:]}"
