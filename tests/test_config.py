@@ -32,3 +32,10 @@ def test_secret_file_readable_by_others_is_refused(tmp_path: Path, mode: int) ->
     os.chmod(path, mode)
     with pytest.raises(PermissionError, match="chmod 600"):
         Settings(secret_key_file=path).session_secret()
+
+
+def test_readme_names_every_setting() -> None:
+    """The README's configuration table lists each setting under its environment variable."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`STEWARD_{name.upper()}`" not in readme]
+    assert missing == []
