@@ -3,7 +3,7 @@ publishes a consent request, the district approves it, a parent opens the e-mail
 Spanish, the partner sees the student in its list at once and downloads a report, the parent takes
 the consent back and the partner loses the student at once; the transparency page lists the partner;
 the parent's record of disclosures shows the download, in Spanish. And every family page (with
-the child's ledger, the account page and sign-in), in English and Spanish, at 320 px wide: no
+the child's ledger, the account page, the start page and sign-in), in English and Spanish, at 320 px wide: no
 horizontal scroll, no serious or critical axe-core violation."""
 
 from __future__ import annotations
@@ -312,6 +312,7 @@ def test_family_pages_are_accessible_at_320_px(
         ("ledger", f"/ledger/students/{student_id}"),
         ("ledger children", "/ledger"),
         ("account", "/account"),
+        ("start page", "/"),
     ]
     for name, path in pages:
         page.goto(f"{base}{path}")
