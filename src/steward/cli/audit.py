@@ -15,6 +15,7 @@ from steward.audit.checkpoints import ChainBrokenError, checkpoint_all
 from steward.audit.keys import SigningKeyError, export_public_key, load_exported_keys
 from steward.audit.models import AuditChain
 from steward.audit.verify import verify
+from steward.cli.options import resolve_url
 from steward.config import get_settings
 from steward.store.db import make_engine, transaction
 from steward.store.models import Organization
@@ -22,10 +23,6 @@ from steward.store.models import Organization
 audit_app = typer.Typer(
     help="The hash-chained audit log: verify, checkpoint, export keys.", no_args_is_help=True
 )
-
-
-def _url(database_url: str | None) -> str:
-    return database_url or get_settings().database_url
 
 
 def _data_dir(data_dir: Path | None) -> Path:
@@ -62,7 +59,7 @@ def verify_cmd(
         except (OSError, SigningKeyError, ValueError) as exc:
             typer.echo(f"{key}: {exc}", err=True)
             raise typer.Exit(2) from exc
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with Session(engine) as db:
             total = int(db.scalar(select(func.coalesce(func.sum(AuditChain.head_seq), 0))) or 0)
@@ -135,7 +132,7 @@ def checkpoint_cmd(
     data_dir: Path = typer.Option(None, help="defaults to STEWARD_DATA_DIR (where the private keys live)"),
 ) -> None:
     """Verify new events and sign a checkpoint at the head of every chain."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         signed = checkpoint_all(engine, _data_dir(data_dir))
     except ChainBrokenError as exc:
@@ -157,7 +154,7 @@ def export_key_cmd(
     data_dir: Path = typer.Option(None, help="defaults to STEWARD_DATA_DIR"),
 ) -> None:
     """Print a district's Ed25519 public key (PEM) for auditors and recipients."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             district_id = None

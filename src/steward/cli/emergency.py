@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.orm import Session
 
-from steward.config import get_settings
+from steward.cli.options import resolve_url
 from steward.store.access import (
     NotFoundError,
     parse_instant,
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record an emergency: the engine then lets PERSON see STUDENT's data for the district's
         emergency window. Only a data officer of the student's district may."""
-        engine = make_engine(database_url or get_settings().database_url)
+        engine = make_engine(resolve_url(database_url))
         try:
             with Session(engine) as db:
                 try:
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
     ) -> None:
         """End an emergency now: access under it stops at once."""
-        engine = make_engine(database_url or get_settings().database_url)
+        engine = make_engine(resolve_url(database_url))
         try:
             try:
                 with transaction(engine) as db:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from steward.config import get_settings
+from steward.cli.options import resolve_url
 from steward.domain.datasets import Dataset
 from steward.domain.orgs import Role
 from steward.policy import Form
@@ -38,10 +38,6 @@ def _fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _url(database_url: str | None) -> str:
-    return database_url or get_settings().database_url
-
-
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_cmd(
@@ -57,7 +53,7 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
     ) -> None:
         """May PERSON see DATASET of STUDENT (at an instant)? Exit 0 allowed, 1 denied, 2 bad input."""
-        engine = make_engine(_url(database_url))
+        engine = make_engine(resolve_url(database_url))
         try:
             with engine.connect() as db:
                 try:
@@ -87,7 +83,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every person and organization that could see STUDENT's data at an instant, per dataset,
         with the legal basis and the evidence."""
-        engine = make_engine(_url(database_url))
+        engine = make_engine(resolve_url(database_url))
         try:
             with engine.connect() as db:
                 try:

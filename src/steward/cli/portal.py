@@ -4,7 +4,6 @@ the first page or package after a new drop is fast)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -12,20 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
-from steward.config import Settings, get_settings
+from steward.cli.options import parse_instant, settings_with
 from steward.store.db import make_engine
 
 console = Console()
-
-
-def _settings(database_url: str, data_dir: Path | None) -> Settings:
-    settings = get_settings()
-    changes: dict[str, object] = {}
-    if database_url:
-        changes["database_url"] = database_url
-    if data_dir is not None:
-        changes["data_dir"] = data_dir
-    return settings.model_copy(update=changes) if changes else settings
 
 
 def register(app: typer.Typer) -> None:
@@ -41,15 +30,8 @@ def register(app: typer.Typer) -> None:
         """Make tonight's package for every registered partner (once per night; nothing before 02:00)."""
         from steward.products.portal.nightly import run_nightly
 
-        settings = _settings(database_url, data_dir)
-        when = None
-        if at:
-            try:
-                when = datetime.fromisoformat(at)
-            except ValueError as exc:
-                raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 instant") from exc
-            if when.tzinfo is None:
-                raise typer.BadParameter("--at needs a time zone, e.g. 2026-11-23T03:00:00-08:00")
+        settings = settings_with(database_url, data_dir)
+        when = parse_instant(at)
         result = run_nightly(make_engine(settings.database_url), settings.data_dir, when)
         if not result.changed:
             console.print("nothing to do (already made tonight, before 02:00, or no partner)")
@@ -70,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from steward.store.models import Organization
         from steward.workflow.transfers.settings import SettingsError, source_directory
 
-        settings = _settings(database_url, data_dir)
+        settings = settings_with(database_url, data_dir)
         engine = make_engine(settings.database_url)
         with Session(engine) as db:
             districts = list(db.scalars(select(Organization).where(Organization.kind == "district")))

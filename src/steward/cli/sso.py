@@ -12,6 +12,7 @@ from sqlalchemy import select
 from steward.accounts.models import OidcIdentity, OidcProvider
 from steward.accounts.oidc import SsoError, add_provider
 from steward.accounts.service import audit_account, normalise_username
+from steward.cli.options import resolve_url
 from steward.config import get_settings
 from steward.store.db import make_engine, transaction
 from steward.store.models import Account, Organization
@@ -20,10 +21,6 @@ sso_app = typer.Typer(
     help="Single sign-on providers (OpenID Connect), one or more per district.", no_args_is_help=True
 )
 err = Console(stderr=True)
-
-
-def _url(database_url: str | None) -> str:
-    return database_url or get_settings().database_url
 
 
 @sso_app.command("add")
@@ -49,7 +46,7 @@ def add_cmd(
         if not secret:
             err.print(f"the environment variable {client_secret_env} is empty or not set")
             raise typer.Exit(2)
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             org = db.scalar(select(Organization).where(Organization.code == district))
@@ -82,7 +79,7 @@ def add_cmd(
 
 @sso_app.command("list")
 def list_cmd(database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL")) -> None:
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             table = Table(title="Single sign-on providers")
@@ -105,7 +102,7 @@ def disable_cmd(
     database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
 ) -> None:
     """Stop offering a provider (linked identities are kept for an audit trail)."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             provider = db.scalar(select(OidcProvider).where(OidcProvider.slug == slug))
@@ -127,7 +124,7 @@ def link_cmd(
     database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
 ) -> None:
     """Link a provider identity to an account by hand (when e-mail addresses do not match)."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             provider = db.scalar(select(OidcProvider).where(OidcProvider.slug == slug))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from steward.accounts.service import current_roles, normalise_username
 from steward.accounts.tokens import TokenError, create_token, revoke_token, token_state, tokens_of
+from steward.cli.options import resolve_url
 from steward.config import get_settings
 from steward.store.db import make_engine, transaction
 from steward.store.models import Account, Organization
@@ -16,10 +17,6 @@ from steward.store.models import Account, Organization
 token_app = typer.Typer(
     help="API tokens: scoped, expiring, revocable, stored as hashes.", no_args_is_help=True
 )
-
-
-def _url(database_url: str | None) -> str:
-    return database_url or get_settings().database_url
 
 
 @token_app.command("create")
@@ -36,7 +33,7 @@ def create_cmd(
 ) -> None:
     """Issue a token and print it once (only its hash is stored)."""
     err = Console(stderr=True)
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             account = db.scalar(select(Account).where(Account.username == normalise_username(username)))
@@ -82,7 +79,7 @@ def list_cmd(
     database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
 ) -> None:
     """List tokens (never their secrets)."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             account_id = None
@@ -117,7 +114,7 @@ def revoke_cmd(
     database_url: str = typer.Option(None, help="defaults to STEWARD_DATABASE_URL"),
 ) -> None:
     """Revoke a token at once."""
-    engine = make_engine(_url(database_url))
+    engine = make_engine(resolve_url(database_url))
     try:
         with transaction(engine) as db:
             record = revoke_token(db, token_id)

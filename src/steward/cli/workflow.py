@@ -3,28 +3,16 @@ and `steward consent-template` (the bulk consent upload template)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from steward.config import Settings, get_settings
+from steward.cli.options import parse_instant, settings_with
 from steward.store.db import make_engine
 
 console = Console()
-
-
-def _settings(database_url: str, data_dir: Path | None) -> Settings:
-    """The environment's settings, with the command line's database and data directory on top."""
-    settings = get_settings()
-    changes: dict[str, object] = {}
-    if database_url:
-        changes["database_url"] = database_url
-    if data_dir is not None:
-        changes["data_dir"] = data_dir
-    return settings.model_copy(update=changes) if changes else settings
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +28,7 @@ def register(app: typer.Typer) -> None:
         exactly one: a second worker finds the lease held and exits."""
         from steward.workflow.worker.runner import serve
 
-        settings = _settings(database_url, data_dir)
+        settings = settings_with(database_url, data_dir)
         code = serve(
             make_engine(settings.database_url),
             settings,
@@ -60,15 +48,8 @@ def register(app: typer.Typer) -> None:
         """Run every workflow sweep once and show what changed (idempotent)."""
         from steward.workflow.worker.runner import run_once
 
-        settings = _settings(database_url, data_dir)
-        when = None
-        if at:
-            try:
-                when = datetime.fromisoformat(at)
-            except ValueError as exc:
-                raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 instant") from exc
-            if when.tzinfo is None:
-                raise typer.BadParameter("--at needs a time zone, e.g. 2026-07-01T07:00:00+00:00")
+        settings = settings_with(database_url, data_dir)
+        when = parse_instant(at)
         results = run_once(make_engine(settings.database_url), settings, when)
         table = Table(title="workflow sweeps")
         table.add_column("sweep")
