@@ -24,10 +24,9 @@ from steward.store.base import now_utc
 from steward.store.models import Organization
 from steward.web.deps import CsrfChecked, Db, PagePrincipal, settings_of
 from steward.web.templating import render
-from steward.web.ui.workflow.common import NAV, Link, after_change, id_list
+from steward.web.ui.workflow.common import Link, after_change, frame, id_list
 from steward.workflow.common import NotAllowedError, WorkflowError
 from steward.workflow.notifications.mailer import base_url
-from steward.workflow.notifications.service import unread_count
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,17 +44,8 @@ def _page(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    org = db.get(Organization, principal.organization_id)
-    ctx: dict[str, Any] = {
-        "principal": principal,
-        "org_name": org.name if org else principal.organization_code,
-        "nav": [*NAV.get(principal.role, []), Link("/consent-requests", "Consent requests")],
-        "unread": unread_count(db, principal.person_id),
-        "current": request.url.path,
-        "done": request.query_params.get("done", "")[:40],
-        "dataset_name": dataset_name,
-        "datasets": list(Dataset),
-    }
+    ctx = frame(request, db, principal, Link("/consent-requests", "Consent requests"), done_limit=40)
+    ctx.update({"dataset_name": dataset_name, "datasets": list(Dataset)})
     ctx.update(context or {})
     return render(request, name, ctx, status_code)
 

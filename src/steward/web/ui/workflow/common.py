@@ -67,6 +67,22 @@ for _role in (Role.RESEARCHER, Role.AGENCY_ANALYST, Role.VENDOR_INTEGRATION, Rol
     NAV[_role] = [Link("/requests", "My requests"), Link("/requests/new", "New request")]
 
 
+def frame(
+    request: Request, db: Session, principal: Principal, last: Link, done_limit: int = 200
+) -> dict[str, Any]:
+    """The layout's context for a signed-in page: organization, the role's navigation ending with
+    ``last``, unread notifications and the ``done`` message of a redirect."""
+    org = db.get(Organization, principal.organization_id)
+    return {
+        "principal": principal,
+        "org_name": org.name if org else principal.organization_code,
+        "nav": [*NAV.get(principal.role, []), last],
+        "unread": unread_count(db, principal.person_id),
+        "current": request.url.path,
+        "done": request.query_params.get("done", "")[:done_limit],
+    }
+
+
 def page(
     request: Request,
     db: Session,
@@ -76,15 +92,7 @@ def page(
     status_code: int = 200,
 ) -> Response:
     """Render ``workflow/<name>`` with the role's navigation and unread notifications."""
-    org = db.get(Organization, principal.organization_id)
-    ctx: dict[str, Any] = {
-        "principal": principal,
-        "org_name": org.name if org else principal.organization_code,
-        "nav": [*NAV.get(principal.role, []), Link("/notifications", "Notifications")],
-        "unread": unread_count(db, principal.person_id),
-        "current": request.url.path,
-        "done": request.query_params.get("done", "")[:200],
-    }
+    ctx = frame(request, db, principal, Link("/notifications", "Notifications"))
     ctx.update(context or {})
     return render(request, f"workflow/{name}", ctx, status_code)
 
