@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from sqlalchemy import Engine
 
 from steward.config import Settings
 from steward.web.app import create_app
+from tests.e2e.a11y import AXE, AXE_VERSION
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -90,3 +93,28 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core from the npm registry next to the virtualenv, installed when missing."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(
+                f"axe-core is missing ({AXE}) and npm is not installed: run `make` on a machine with npm"
+            )
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE.parents[2]),
+                f"axe-core@{AXE_VERSION}",
+                "--no-audit",
+                "--no-fund",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return AXE

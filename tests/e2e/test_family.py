@@ -9,8 +9,6 @@ horizontal scroll, no serious or critical axe-core violation."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -40,15 +38,13 @@ from steward.store.models import (
     Student,
 )
 from steward.store.visibility import all_visible
+from tests.e2e.a11y import axe_check, no_horizontal_scroll
 from tests.e2e.workflow_support import wait_for_mail
 from tests.family.conftest import family_principal
 from tests.workflow.conftest import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_VERSION = "4.14.1"
 PARTNER = "Rainier Youth Tutoring"
 
 
@@ -59,50 +55,6 @@ class Demo:
     district: int
     #: username -> (student id, student local ID)
     families: dict[str, tuple[int, str]]
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """axe-core from the npm registry next to the virtualenv (git-ignored), installed when missing."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail(f"axe-core is missing ({AXE}) and npm is not installed")
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(AXE.parents[2]),
-                f"axe-core@{AXE_VERSION}",
-                "--no-audit",
-                "--no-fund",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return AXE
-
-
-def axe_check(page: Page, axe: Path, what: str) -> None:
-    """No serious or critical violation; axe is served from the page's own origin (CSP stays on)."""
-    origin = re.match(r"https?://[^/]+", page.url)
-    assert origin is not None
-    url = f"{origin.group(0)}/__test__/axe.min.js"
-    page.route(url, lambda route: route.fulfill(path=str(axe), content_type="application/javascript"))
-    page.add_script_tag(url=url)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{what}: {bad}"
-
-
-def no_horizontal_scroll(page: Page, what: str) -> None:
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{what}: {width[0]} px wide in a {width[1]} px window"
 
 
 def _family(db: Any, district: Organization, taken: set[int], username: str, email: str) -> tuple[int, str]:

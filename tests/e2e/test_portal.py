@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,54 +25,9 @@ from steward.store.base import now_utc
 from steward.store.db import make_engine, transaction
 from steward.store.models import Account, Guardianship, Organization, Person, RoleAssignment, Student
 from steward.workflow.models import Consent
+from tests.e2e.a11y import axe_check
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_VERSION = "4.14.1"
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """axe-core from the npm registry, installed next to the virtualenv (git-ignored)."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail(
-                f"axe-core is missing ({AXE}) and npm is not installed: run `make` on a machine with npm"
-            )
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(AXE.parents[2]),
-                f"axe-core@{AXE_VERSION}",
-                "--no-audit",
-                "--no-fund",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return AXE
-
-
-def axe_check(page: Page, axe: Path, what: str) -> None:
-    """No serious or critical violation on the page as it is now. axe is served from the page's own
-    origin by a Playwright route, so the page's CSP (script-src 'self') stays in force."""
-    origin = re.match(r"https?://[^/]+", page.url)
-    assert origin is not None
-    url = f"{origin.group(0)}/__test__/axe.min.js"
-    page.route(url, lambda route: route.fulfill(path=str(axe), content_type="application/javascript"))
-    page.add_script_tag(url=url)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{what}: {bad}"
 
 
 @pytest.fixture(scope="module")
